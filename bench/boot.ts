@@ -1,0 +1,63 @@
+// Boot benchmark: guest time from the kernel's "Run /init" to "nodeos: ready",
+// against a floor image (same kernel, same node, an /init that only logs a
+// marker), and the initramfs size against the compressed node binary alone.
+// Timestamps are the kernel's own ([seconds] on each console line), so QEMU's
+// start-up and the host's load do not enter the figures.
+import { join, dirname } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { nodeInputs, readManifest, writeInitramfs } from '../build/image';
+import { initramfsEntries } from '../initramfs/layout';
+import { Guest } from '../build/qemu';
+
+const FLOOR_INIT = `#!/bin/node
+require('fs').writeFileSync('/dev/kmsg', 'floor: ready\\n');
+setInterval(() => {}, 1 << 30);
+`;
+
+const TARGETS = { ratio: 1.05, overheadBytes: 2 << 20 };
+const TIMEOUT_MS = 120_000;
+
+/** Seconds (guest clock) from "Run /init" to the marker line, on one boot. */
+async function measure(manifestPath: string, marker: string, initramfs?: string): Promise<number> {
+  // loglevel=7 makes the kernel print info records (ours included) with their timestamps.
+  const guest = new Guest(manifestPath, { append: 'loglevel=7', initramfs });
+  try {
+    const start = Number((await guest.expect(/\[\s*([\d.]+)\] Run \/init as init process/, TIMEOUT_MS))[1]);
+    const end = Number((await guest.expect(new RegExp(`\\[\\s*([\\d.]+)\\] ${marker}`), TIMEOUT_MS))[1]);
+    return end - start;
+  } finally {
+    guest.kill();
+    await guest.exited;
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const ms = (seconds: number) => Math.round(seconds * 1000);
+
+export async function bootBenchmark(manifestPath: string, runs: number) {
+  const manifest = readManifest(manifestPath);
+  const node = await nodeInputs(manifest.arch);
+  const floorPath = join(dirname(manifestPath), 'floor.cpio.gz');
+  await writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init: Buffer.from(FLOOR_INIT) }), floorPath);
+  const nodeos: number[] = [];
+  const floor: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    nodeos.push(await measure(manifestPath, 'nodeos: ready in'));
+    floor.push(await measure(manifestPath, 'floor: ready', floorPath));
+  }
+  const nodeGzBytes = gzipSync(node.node, { level: 9 }).length;
+  const ratio = median(nodeos) / median(floor);
+  const overheadBytes = manifest.initramfs.bytes - nodeGzBytes;
+  return {
+    runs,
+    kernel: manifest.kernel.version,
+    node: manifest.node.version,
+    runInitToReadyMs: { nodeos: ms(median(nodeos)), floor: ms(median(floor)), nodeosSamples: nodeos.map(ms), floorSamples: floor.map(ms) },
+    ratio: Number(ratio.toFixed(3)),
+    initramfsBytes: manifest.initramfs.bytes,
+    nodeGzBytes,
+    overheadBytes,
+    targets: TARGETS,
+    met: { ratio: ratio <= TARGETS.ratio, overhead: overheadBytes <= TARGETS.overheadBytes },
+  };
+}

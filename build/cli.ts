@@ -1,0 +1,101 @@
+// The `nodeos` command: build images, boot them, benchmark them.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { join, resolve } from 'node:path';
+import { buildAddon } from './addon';
+import { bootBenchmark } from '../bench/boot';
+import { buildImage, MANIFEST } from './image';
+import { runInteractive } from './qemu';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+interface Command {
+  usage: string;
+  summary: string;
+  options: Options;
+  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+}
+
+const target: Options = {
+  arch: { type: 'string', default: 'x64' },
+  out: { type: 'string', default: 'out' },
+};
+const boot: Options = {
+  append: { type: 'string' },
+  'no-reboot': { type: 'boolean', default: false },
+  memory: { type: 'string', default: '1G' },
+};
+
+const manifestOf = (values: Record<string, unknown>) => join(resolve(String(values.out)), String(values.arch), MANIFEST);
+
+async function build(values: Record<string, unknown>): Promise<string> {
+  const { path, built } = await buildImage(String(values.arch), String(values.out));
+  process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
+  return path;
+}
+
+const bootOptions = (values: Record<string, unknown>) => ({
+  append: values.append as string | undefined,
+  noReboot: Boolean(values['no-reboot']),
+  memory: String(values.memory),
+});
+
+const COMMANDS: Record<string, Command> = {
+  build: {
+    usage: 'nodeos build [--arch x64] [--out out]',
+    summary: 'Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first).',
+    options: target,
+    run: async (values) => (await build(values), 0),
+  },
+  run: {
+    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G]',
+    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot.',
+    options: { ...target, ...boot },
+    run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
+  },
+  start: {
+    usage: 'nodeos start [same options as run]',
+    summary: 'Build the image when it is stale, then run it.',
+    options: { ...target, ...boot },
+    run: async (values) => runInteractive(await build(values), bootOptions(values)),
+  },
+  addon: {
+    usage: 'nodeos addon [--arch x64]',
+    summary: "Build the syscall addon against the pinned Node's headers into dist/.",
+    options: { arch: target.arch },
+    run: async (values) => (await buildAddon(String(values.arch)), 0),
+  },
+  bench: {
+    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3]',
+    summary: 'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone.',
+    options: { ...target, runs: { type: 'string', default: '3' } },
+    run: async (values) => {
+      console.log(JSON.stringify(await bootBenchmark(await build(values), Number(values.runs)), null, 2));
+      return 0;
+    },
+  },
+};
+
+function help(): string {
+  const lines = Object.values(COMMANDS).map((c) => `  ${c.usage}\n      ${c.summary}`);
+  return `usage: nodeos <command> [options]   (nodeos <command> --help)\n\n${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === 'help' || name === '--help' || name === '-h') {
+    process.stdout.write(help());
+    return name ? 0 : 1;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    process.stderr.write(`nodeos: unknown command ${name}\n\n${help()}`);
+    return 1;
+  }
+  const { values } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(`usage: ${command.usage}\n\n${command.summary}\n`);
+    return 0;
+  }
+  return command.run(values);
+}
+

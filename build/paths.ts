@@ -1,0 +1,12 @@
+// Where things are: the repository, its build outputs, and the download cache.
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The repository root (the CLI runs from dist/, sources from build/). */
+export const ROOT = resolve(__dirname, '..');
+export const DIST = join(ROOT, 'dist');
+export const BUNDLE = join(DIST, 'init.js');
+export const ADDON = join(DIST, 'nodeos.node');
+
+/** Downloads and extracted packages, kept between builds: $NODEOS_CACHE or ~/.cache/nodeos. */
+export const CACHE = process.env.NODEOS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'nodeos');

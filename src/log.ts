@@ -1,0 +1,102 @@
+// One logger for PID 1: "nodeos: step: message" on the console and, once /dev
+// is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our lines
+// sit in dmesg beside the kernel's, with its timestamps.
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import winston from 'winston';
+import Transport from 'winston-transport';
+import type { LogLevel } from './config';
+
+// syslog priorities: the kernel keeps them and `dmesg` filters by them.
+const PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+
+interface Entry {
+  level: LogLevel;
+  message: string;
+  step?: string;
+}
+
+const line = (entry: Entry) => `nodeos: ${entry.step ? `${entry.step}: ` : ''}${entry.message}`;
+
+class KmsgTransport extends Transport {
+  constructor(private readonly fd: number) {
+    super();
+  }
+
+  override log(entry: Entry, done: () => void): void {
+    try {
+      writeSync(this.fd, `<${PRIORITY[entry.level]}>${line(entry)}\n`);
+    } catch {
+      // The kernel drops records over its size limit (EINVAL): the console still has them.
+    }
+    done();
+  }
+
+  override close(): void {
+    closeSync(this.fd);
+  }
+}
+
+// Lines the kernel echoes on our console itself are not printed twice.
+let kernelEchoesBelow = 0;
+const notEchoed = winston.format((entry) => (PRIORITY[(entry as unknown as Entry).level] < kernelEchoesBelow ? false : entry));
+
+const root = winston.createLogger({
+  levels: { error: 0, warn: 1, info: 2, debug: 3 },
+  level: 'info',
+  transports: [
+    new winston.transports.Console({
+      format: winston.format.combine(notEchoed(), winston.format.printf((entry) => line(entry as unknown as Entry))),
+    }),
+  ],
+});
+
+export interface Log {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+}
+
+/** A logger whose lines are prefixed with the boot step or concern they come from. */
+export function logger(step: string): Log {
+  return root.child({ step }) as unknown as Log;
+}
+
+export function setLogLevel(level: LogLevel): void {
+  root.level = level;
+}
+
+/**
+ * Adds /dev/kmsg as a destination. When our stdout is the kernel's console, the
+ * kernel already prints records under its console_loglevel there, so the
+ * console transport skips those.
+ */
+export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
+  let fd: number;
+  try {
+    fd = openSync(path, 'w');
+  } catch (err) {
+    log.warn(`kernel log unavailable: ${(err as Error).message}`);
+    return;
+  }
+  root.add(new KmsgTransport(fd));
+  if (process.stdout.isTTY) kernelEchoesBelow = consoleLoglevel();
+}
+
+function consoleLoglevel(): number {
+  try {
+    return Number(readFileSync('/proc/sys/kernel/printk', 'utf8').split(/\s+/)[0]) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs one step, logging its name at debug level and its duration when done. */
+export function timed<T>(log: Log, what: string, fn: () => T): T {
+  const start = performance.now();
+  log.debug(`${what}…`);
+  const result = fn();
+  log.debug(`${what} done in ${Math.round(performance.now() - start)} ms`);
+  return result;
+}

@@ -1,0 +1,71 @@
+// PID 1 of NodeOS: the boot script, read top to bottom. The kernel runs /init
+// (this bundle, under /bin/node) with /dev/console as stdio; from here on,
+// nothing may end this process: when PID 1 exits the kernel panics.
+import { performance } from 'node:perf_hooks';
+import { readConfig, type Config } from './config';
+import { setHostname } from './hostname';
+import { attachKmsg, logger, setLogLevel } from './log';
+import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
+import { Reaper } from './reaper';
+import { ConsoleRepl } from './repl';
+import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
+import { disableCtrlAltDel, handleSignals } from './signals';
+import { sys as loadSys, type Sys } from './sys';
+
+const log = logger('boot');
+
+function main(): void {
+  refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
+  surviveErrors(); // an exception in PID 1 must not become a kernel panic
+  const sys = loadSys();
+  mountAll(PSEUDO_FILESYSTEMS, realSeams(sys), logger('mounts')); // /proc /sys /dev first: all else reads them
+  attachKmsg(log); // needs /dev: from here our lines are in dmesg too
+  const config = readConfig(); // needs /proc
+  setLogLevel(config.logLevel);
+  for (const warning of config.warnings) log.warn(warning);
+  if (config.single) log.info('single-user mode: emergency REPL only');
+  setHostname(sys, config.hostname, logger('hostname'));
+  disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
+  const reaper = new Reaper(sys, logger('reaper'));
+  reaper.start(); // before anything can spawn
+  const power = powerControl(sys, config, reaper, () => repl.stop());
+  const repl = new ConsoleRepl(power, logger('console'));
+  handleSignals(power);
+  setInterval(() => {}, 1 << 30); // an empty event loop would end the process
+  log.info(`ready in ${Math.round(performance.now())} ms`);
+  repl.start();
+}
+
+function refuseUnlessPid1(): void {
+  if (process.pid === 1) return;
+  console.error(`nodeos: this is PID 1 of NodeOS; it refuses to run as pid ${process.pid}`);
+  process.exit(1);
+}
+
+function surviveErrors(): void {
+  process.on('uncaughtException', (err) => log.error(`uncaught exception (survived): ${err?.stack ?? err}`));
+  process.on('unhandledRejection', (reason) => log.error(`unhandled rejection (survived): ${(reason as Error)?.stack ?? reason}`));
+  process.exit = ((code?: number) => {
+    log.error(`process.exit(${code ?? ''}) refused: PID 1 cannot exit; use .poweroff, .reboot or .halt`);
+  }) as typeof process.exit;
+}
+
+/** The one way to shut down, whoever asks (signal, REPL); later requests are ignored. */
+function powerControl(sys: Sys, config: Config, reaper: Reaper, stopConsole: () => void) {
+  let requested: PowerAction | undefined;
+  const seams = realShutdownSeams(
+    sys,
+    () => reaper.reap(),
+    () => {
+      stopConsole();
+      for (const child of reaper.owned) child.kill('SIGTERM');
+    },
+  );
+  return (action: PowerAction) => {
+    if (requested) return log.warn(`${action} ignored: ${requested} already under way`);
+    requested = action;
+    void shutdown(action, config.shutdownTimeoutMs, seams, logger('shutdown'));
+  };
+}
+
+main();

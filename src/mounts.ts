@@ -1,0 +1,62 @@
+// The pseudo filesystems every Linux userspace expects, as a table read like
+// fstab, applied in order. A mount that fails is logged and skipped: a system
+// without /dev/pts is still better than no system at all.
+import { mkdirSync } from 'node:fs';
+import type { Log } from './log';
+import { readMountinfo } from './mountinfo';
+import { MS, type Sys } from './sys';
+
+export interface MountSpec {
+  source: string;
+  target: string;
+  fstype: string;
+  flags: number;
+  data?: string;
+}
+
+const { NOSUID, NODEV, NOEXEC, RELATIME } = MS;
+
+export const PSEUDO_FILESYSTEMS: readonly MountSpec[] = [
+  { source: 'proc', target: '/proc', fstype: 'proc', flags: NOSUID | NODEV | NOEXEC | RELATIME },
+  { source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: NOSUID | NODEV | NOEXEC | RELATIME },
+  { source: 'devtmpfs', target: '/dev', fstype: 'devtmpfs', flags: NOSUID | RELATIME, data: 'mode=0755' },
+  { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: NOSUID | NOEXEC | RELATIME, data: 'gid=5,mode=0620,ptmxmode=0666' },
+  { source: 'tmpfs', target: '/dev/shm', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=1777' },
+  { source: 'tmpfs', target: '/run', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=0755' },
+  { source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=1777' },
+];
+
+export type MountOutcome = 'mounted' | 'already mounted' | 'failed';
+
+/** Where the table meets the machine; tests replace it to record the calls. */
+export interface MountSeams {
+  sys: Sys;
+  isMounted(target: string): boolean;
+  mkdir(target: string): void;
+}
+
+export const realSeams = (sys: Sys): MountSeams => ({
+  sys,
+  isMounted: (target) => readMountinfo().some((entry) => entry.target === target),
+  mkdir: (target) => mkdirSync(target, { recursive: true, mode: 0o755 }),
+});
+
+export function mountAll(table: readonly MountSpec[], seams: MountSeams, log: Log): MountOutcome[] {
+  return table.map((spec) => mountOne(spec, seams, log));
+}
+
+function mountOne(spec: MountSpec, seams: MountSeams, log: Log): MountOutcome {
+  if (seams.isMounted(spec.target)) {
+    log.debug(`${spec.target}: already mounted`);
+    return 'already mounted';
+  }
+  try {
+    seams.mkdir(spec.target);
+    seams.sys.mount(spec.source, spec.target, spec.fstype, spec.flags, spec.data ?? null);
+    log.debug(`${spec.target}: mounted ${spec.fstype}`);
+    return 'mounted';
+  } catch (err) {
+    log.warn(`${spec.target}: ${(err as Error).message}`);
+    return 'failed';
+  }
+}

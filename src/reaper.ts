@@ -1,0 +1,68 @@
+// Orphan reaping for PID 1. Every process whose parent dies is re-parented to
+// us and stays a zombie until we wait for it. Node's child_process waits for
+// its own children by pid, so a blind waitpid(-1) would steal their exit
+// status; instead we remember which pids Node spawned and reap only the rest.
+import { ChildProcess } from 'node:child_process';
+import type { Log } from './log';
+import { listProcesses, type ProcessInfo } from './proc';
+import { WNOHANG, type Sys, type WaitResult } from './sys';
+
+export class Reaper {
+  /** Children that Node's child_process owns and will reap itself. */
+  readonly owned = new Set<ChildProcess>();
+  private readonly ownedPids = new Set<number>();
+
+  constructor(
+    private readonly sys: Sys,
+    private readonly log: Log,
+    private readonly processes: () => ProcessInfo[] = listProcesses,
+  ) {}
+
+  /** Tracks Node's spawns and reaps orphans whenever a child changes state. */
+  start(): void {
+    this.trackChildProcesses();
+    process.on('SIGCHLD', () => this.reap());
+    this.reap();
+  }
+
+  /** Waits for every zombie child of ours that Node does not own. */
+  reap(): WaitResult[] {
+    const reaped: WaitResult[] = [];
+    for (const child of this.processes()) {
+      if (child.ppid !== process.pid || child.state !== 'Z' || this.ownedPids.has(child.pid)) continue;
+      try {
+        const result = this.sys.waitpid(child.pid, WNOHANG);
+        if (!result) continue;
+        reaped.push(result);
+        this.log.debug(`reaped ${child.name} (${child.pid}): ${describeExit(result)}`);
+      } catch (err) {
+        this.log.warn(`waitpid ${child.pid}: ${(err as Error).message}`);
+      }
+    }
+    return reaped;
+  }
+
+  private trackChildProcesses(): void {
+    const reaper = this;
+    // Every child_process API (spawn, exec, fork …) goes through this undocumented method.
+    const proto = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, ...args: unknown[]): unknown };
+    const spawn = proto.spawn;
+    proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
+      const result = spawn.apply(this, args);
+      const pid = this.pid;
+      if (pid !== undefined) {
+        reaper.owned.add(this);
+        reaper.ownedPids.add(pid);
+        this.once('exit', () => {
+          reaper.owned.delete(this);
+          reaper.ownedPids.delete(pid);
+        });
+      }
+      return result;
+    };
+  }
+}
+
+export function describeExit(result: Pick<WaitResult, 'code' | 'signal'>): string {
+  return result.signal !== null ? `killed by signal ${result.signal}` : `exit code ${result.code}`;
+}

@@ -1,0 +1,131 @@
+// Orderly shutdown, the erlinit way: ask every process to stop, give them a
+// grace period, kill the rest, flush, unmount in reverse mount order, and only
+// then ask the kernel to reboot, halt or power off.
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { constants } from 'node:os';
+import type { Log } from './log';
+import { isBlockBacked, readMountinfo, type MountEntry } from './mountinfo';
+import { listProcesses, type ProcessInfo } from './proc';
+import { MNT, MS, RB, type Sys } from './sys';
+
+export type PowerAction = 'reboot' | 'halt' | 'poweroff';
+
+export const REBOOT_COMMAND: Record<PowerAction, number> = {
+  reboot: RB.RESTART,
+  halt: RB.HALT,
+  poweroff: RB.POWER_OFF,
+};
+
+/** How long killed processes get to disappear after SIGKILL. */
+const KILL_WAIT_MS = 1000;
+const POLL_MS = 20;
+
+/** Where shutdown meets the machine; tests replace it to record the calls. */
+export interface ShutdownSeams {
+  sys: Sys;
+  processes(): ProcessInfo[];
+  mounts(): MountEntry[];
+  /** Reaps orphans that died, so they stop counting as alive. */
+  reap(): void;
+  /** Stops what PID 1 itself runs (the console REPL, its children) before the mass SIGTERM. */
+  stopOwn(): void;
+}
+
+export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void): ShutdownSeams => ({
+  sys,
+  processes: listProcesses,
+  mounts: readMountinfo,
+  reap,
+  stopOwn,
+});
+
+/** The unmount order: newest mount first, never / itself. */
+export function unmountOrder(mounts: readonly MountEntry[]): MountEntry[] {
+  return mounts.filter((entry) => entry.target !== '/').reverse();
+}
+
+/** Processes that still hold on: not us, not kernel threads, not zombies awaiting a reap. */
+export function survivors(processes: readonly ProcessInfo[], self = process.pid): ProcessInfo[] {
+  return processes.filter((p) => p.pid !== self && !p.kernelThread && p.state !== 'Z');
+}
+
+export async function shutdown(action: PowerAction, graceMs: number, seams: ShutdownSeams, log: Log): Promise<void> {
+  const step = async (name: string, fn: () => unknown) => {
+    const start = performance.now();
+    await fn();
+    log.info(`${name} (${Math.round(performance.now() - start)} ms)`);
+  };
+  log.info(`${action} requested`);
+  await step('stopped console and own children', () => seams.stopOwn());
+  await step('sent SIGTERM to all processes', () => seams.sys.killAll(constants.signals.SIGTERM));
+  await step('grace period', () => waitForExit(seams, graceMs, log));
+  await step('sent SIGKILL to survivors', () => killSurvivors(seams, log));
+  await step('synced filesystems', () => seams.sys.sync());
+  await step('unmounted filesystems', () => unmountAll(seams, log));
+  await step('synced filesystems', () => seams.sys.sync());
+  log.info(`calling reboot(2) for ${action}`);
+  try {
+    seams.sys.reboot(REBOOT_COMMAND[action]);
+  } catch (err) {
+    log.error(`reboot(2): ${(err as Error).message}`);
+  }
+}
+
+/** Polls until nothing but us is alive, or the time is up; true when all are gone. */
+async function waitForExit(seams: ShutdownSeams, timeoutMs: number, log: Log): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    seams.reap();
+    const alive = survivors(seams.processes());
+    if (alive.length === 0) return true;
+    if (performance.now() >= deadline) {
+      log.info(`still running: ${alive.map((p) => `${p.name} (${p.pid})`).join(', ')}`);
+      return false;
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+async function killSurvivors(seams: ShutdownSeams, log: Log): Promise<void> {
+  if (survivors(seams.processes()).length === 0) return;
+  seams.sys.killAll(constants.signals.SIGKILL);
+  if (!(await waitForExit(seams, KILL_WAIT_MS, log))) log.warn('processes survived SIGKILL (stuck in the kernel?)');
+}
+
+/**
+ * Unmounts newest first. What stays busy is remounted read-only when a block
+ * device is behind it (so its data is on disk), otherwise detached.
+ */
+function unmountAll(seams: ShutdownSeams, log: Log): void {
+  const mounts = seams.mounts();
+  for (const entry of unmountOrder(mounts)) {
+    try {
+      seams.sys.umount2(entry.target, 0);
+      log.debug(`unmounted ${entry.target}`);
+    } catch (err) {
+      log.debug(`${entry.target}: ${(err as Error).message}`);
+      fallback(seams.sys, entry, log);
+    }
+  }
+  const root = mounts.find((entry) => entry.target === '/');
+  if (root && isBlockBacked(root)) remountReadOnly(seams.sys, root, log);
+}
+
+function fallback(sys: Sys, entry: MountEntry, log: Log): void {
+  if (isBlockBacked(entry)) return remountReadOnly(sys, entry, log);
+  try {
+    sys.umount2(entry.target, MNT.DETACH);
+  } catch (err) {
+    log.warn(`${entry.target}: could not detach: ${(err as Error).message}`);
+  }
+}
+
+function remountReadOnly(sys: Sys, entry: MountEntry, log: Log): void {
+  try {
+    sys.mount(null, entry.target, null, MS.REMOUNT | MS.RDONLY, null);
+    log.info(`${entry.target} busy: remounted read-only`);
+  } catch (err) {
+    log.warn(`${entry.target}: could not remount read-only: ${(err as Error).message}`);
+  }
+}

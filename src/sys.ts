@@ -1,0 +1,84 @@
+// The only importer of the native addon: typed shims for the syscalls Node
+// lacks, and the constants they take. Errors carry code/errno/syscall/path like
+// Node's own. Everything here is one syscall; policy lives in the callers.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface WaitResult {
+  pid: number;
+  code: number | null;
+  signal: number | null;
+}
+
+export interface Sys {
+  mount(source: string | null, target: string, fstype: string | null, flags: number, data?: string | null): void;
+  umount2(target: string, flags: number): void;
+  pivotRoot(newRoot: string, putOld: string): void;
+  chroot(path: string): void;
+  /** reboot(2); refuses (EPERM) unless this process is PID 1. */
+  reboot(cmd: number): void;
+  /** kill(-1, signal); refuses (EPERM) unless this process is PID 1. */
+  killAll(signal: number): void;
+  sethostname(name: string): void;
+  finitModule(path: string, params: string, flags: number): void;
+  unshare(flags: number): void;
+  prctl(option: number, arg2: number): number;
+  sync(): void;
+  /** null when options has WNOHANG and no child changed state. */
+  waitpid(pid: number, options: number): WaitResult | null;
+}
+
+export const MS = {
+  RDONLY: 1,
+  NOSUID: 2,
+  NODEV: 4,
+  NOEXEC: 8,
+  REMOUNT: 32,
+  BIND: 4096,
+  MOVE: 8192,
+  REC: 16384,
+  PRIVATE: 1 << 18,
+  RELATIME: 1 << 21,
+} as const;
+
+export const MNT = { FORCE: 1, DETACH: 2 } as const;
+
+export const RB = {
+  RESTART: 0x01234567,
+  HALT: 0xcdef0123,
+  POWER_OFF: 0x4321fedc,
+  CAD_ON: 0x89abcdef,
+  CAD_OFF: 0,
+} as const;
+
+export const CLONE = {
+  NEWNS: 0x00020000,
+  NEWCGROUP: 0x02000000,
+  NEWUTS: 0x04000000,
+  NEWIPC: 0x08000000,
+  NEWUSER: 0x10000000,
+  NEWPID: 0x20000000,
+  NEWNET: 0x40000000,
+} as const;
+
+export const PR = { SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38 } as const;
+
+export const WNOHANG = 1;
+
+// The bundle ships the addon beside itself; from sources it is node-gyp's output.
+const ADDON_PATHS = [join(__dirname, 'nodeos.node'), join(__dirname, '..', 'native', 'build', 'Release', 'nodeos.node')];
+
+function loadAddon(): Sys {
+  const path = ADDON_PATHS.find((p) => existsSync(p));
+  if (!path) throw new Error(`sys: addon not found (looked in ${ADDON_PATHS.join(', ')}); run npm run build`);
+  const module = { exports: {} as Sys };
+  process.dlopen(module, path);
+  return module.exports;
+}
+
+let addon: Sys | undefined;
+
+/** The real syscalls, loaded on first use. */
+export function sys(): Sys {
+  return (addon ??= loadAddon());
+}
