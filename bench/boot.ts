@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { nodeInputs, readManifest, writeInitramfs } from '../build/image';
 import { initramfsEntries } from '../initramfs/layout';
-import { Guest } from '../build/qemu';
+import { bootGuest } from '../build/qemu';
 
 const FLOOR_INIT = `#!/bin/node
 require('fs').writeFileSync('/dev/kmsg', 'floor: ready\\n');
@@ -20,13 +20,13 @@ const TIMEOUT_MS = 120_000;
 /** Seconds (guest clock) from "Run /init" to the marker line, on one boot. */
 async function measure(manifestPath: string, marker: string, initramfs?: string): Promise<number> {
   // loglevel=7 makes the kernel print info records (ours included) with their timestamps.
-  const guest = new Guest(manifestPath, { append: 'loglevel=7', initramfs });
+  const guest = bootGuest(manifestPath, { append: 'loglevel=7', initramfs });
   try {
     const start = Number((await guest.expect(/\[\s*([\d.]+)\] Run \/init as init process/, TIMEOUT_MS))[1]);
     const end = Number((await guest.expect(new RegExp(`\\[\\s*([\\d.]+)\\] ${marker}`), TIMEOUT_MS))[1]);
     return end - start;
   } finally {
-    guest.kill();
+    guest.child.kill('SIGKILL');
     await guest.exited;
   }
 }

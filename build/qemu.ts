@@ -1,9 +1,10 @@
-// Booting a manifest in QEMU: `nodeos run` on the terminal, and Guest, a
-// session driven over the serial console by the tests and the benchmark.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Booting a manifest in QEMU: `nodeos run` on the terminal, or a Session on
+// pipes that tests and the benchmark drive over the serial console.
+import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { accelArgs, chooseAccel } from './accel';
 import { readManifest } from './image';
+import { Session } from './session';
 import { archInfo } from './versions';
 
 export interface BootOptions {
@@ -43,58 +44,8 @@ export function runInteractive(manifestPath: string, options: BootOptions): Prom
   });
 }
 
-export interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-}
-
-/** A booted guest whose serial console we read and type into. */
-export class Guest {
-  /** Everything the console printed so far. */
-  output = '';
-  readonly exited: Promise<Exit>;
-  private cursor = 0;
-  private readonly qemu: ChildProcess;
-  private evals = 0;
-
-  constructor(manifestPath: string, options: BootOptions = {}) {
-    const { command, args } = qemuCommand(manifestPath, { noReboot: true, ...options });
-    this.qemu = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    for (const stream of [this.qemu.stdout!, this.qemu.stderr!]) stream.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => this.qemu.on('exit', (code, signal) => resolve({ code, signal })));
-  }
-
-  /** Waits until the console prints a match after the previous one; rejects after timeoutMs. */
-  async expect(pattern: RegExp | string, timeoutMs: number): Promise<RegExpExecArray> {
-    const regex = typeof pattern === 'string' ? new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : pattern;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const match = regex.exec(this.output.slice(this.cursor));
-      if (match) {
-        this.cursor += match.index + match[0].length;
-        return match;
-      }
-      if (Date.now() > deadline) throw new Error(`guest: no ${regex} within ${timeoutMs} ms; console ends with:\n${this.output.slice(-2000)}`);
-      if (this.qemu.exitCode !== null) throw new Error(`guest: QEMU exited (${this.qemu.exitCode}) before ${regex}; console ends with:\n${this.output.slice(-2000)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  send(text: string): void {
-    this.qemu.stdin!.write(text);
-  }
-
-  /**
-   * Evaluates an expression in the guest's REPL and returns its value as JSON
-   * text. The marker is built from pieces so the echoed input never matches.
-   */
-  async eval(expression: string, timeoutMs = 30_000): Promise<string> {
-    const id = `R${++this.evals}`;
-    this.send(`Promise.resolve(${expression}).then((v) => console.log('@' + '@${id}:' + JSON.stringify(v) + ':${id}@' + '@'))\n`);
-    return (await this.expect(new RegExp(`@@${id}:(.*?):${id}@@`), timeoutMs))[1];
-  }
-
-  kill(): void {
-    this.qemu.kill('SIGKILL');
-  }
+/** Boots with the console on pipes, for tests and the benchmark (a guest reboot ends QEMU). */
+export function bootGuest(manifestPath: string, options: BootOptions = {}): Session {
+  const { command, args } = qemuCommand(manifestPath, { noReboot: true, ...options });
+  return new Session(spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
 }

@@ -4,6 +4,7 @@
 // enforced here is safety: reboot(2) and kill(-1, …) refuse unless we are PID 1.
 #include <napi.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -24,7 +25,9 @@ Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall,
                        const std::string& path = "") {
   const char* code = strerrorname_np(err);
   std::string name = code ? code : "UNKNOWN";
-  std::string message = name + ": " + strerror(err) + ", " + syscall;
+  std::string text = strerror(err);
+  if (!text.empty()) text[0] = tolower(text[0]);  // libuv's style: "no such file or directory"
+  std::string message = name + ": " + text + ", " + syscall;
   if (!path.empty()) message += " '" + path + "'";
   Napi::Error error = Napi::Error::New(env, message);
   error.Set("errno", Napi::Number::New(env, -err));

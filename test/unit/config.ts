@@ -1,0 +1,69 @@
+import t from 'tap';
+import { DEFAULTS, parseCmdline, readConfig, splitCmdline } from '../../src/config';
+
+t.test('the kernel splits on spaces and groups double quotes', async (t) => {
+  t.same(splitCmdline('  a=1   b="two words" c  \n'), ['a=1', 'b=two words', 'c']);
+  t.same(splitCmdline('"x y"z'), ['x yz']);
+  t.same(splitCmdline(''), []);
+});
+
+t.test('an empty or foreign command line gives the defaults and no warning', async (t) => {
+  const config = parseCmdline('BOOT_IMAGE=/vmlinuz console=ttyS0 root=/dev/vda quiet panic=1');
+  t.match(config, { ...DEFAULTS, warnings: [] });
+});
+
+t.test('nodeos.* keys fill the config', async (t) => {
+  const config = parseCmdline('console=ttyS0 nodeos.hostname=kiosk-1 nodeos.shutdown_timeout=1500 nodeos.loglevel=debug');
+  t.equal(config.hostname, 'kiosk-1');
+  t.equal(config.shutdownTimeoutMs, 1500);
+  t.equal(config.logLevel, 'debug');
+  t.same(config.warnings, []);
+});
+
+t.test('single and nodeos.single ask for the emergency REPL', async (t) => {
+  t.equal(parseCmdline('single').single, true);
+  t.equal(parseCmdline('nodeos.single').single, true);
+  t.equal(parseCmdline('nodeos.single=1').single, true);
+  t.equal(parseCmdline('nodeos.single=0').single, false);
+  t.equal(parseCmdline('singles').single, false);
+});
+
+t.test('an unknown nodeos.* key is named in a warning and ignored', async (t) => {
+  const config = parseCmdline('nodeos.hostnmae=oops nodeos.hostname=ok');
+  t.equal(config.hostname, 'ok');
+  t.same(config.warnings, ['unknown parameter nodeos.hostnmae (ignored)']);
+});
+
+t.test('a bad value keeps the default and says so', async (t) => {
+  const config = parseCmdline('nodeos.hostname=-bad- nodeos.shutdown_timeout=5s nodeos.loglevel=loud nodeos.single=maybe');
+  t.match(config, DEFAULTS);
+  t.equal(config.warnings.length, 4);
+  t.match(config.warnings[0], /nodeos.hostname: not a hostname: "-bad-" \(keeping "nodeos"\)/);
+  t.match(config.warnings[1], /nodeos.shutdown_timeout: expected milliseconds .* got "5s" \(keeping 5000\)/);
+  t.match(config.warnings[2], /nodeos.loglevel: expected one of error, warn, info, debug/);
+  t.match(config.warnings[3], /nodeos.single: expected 0 or 1/);
+});
+
+t.test('inherited object keys are not parameters', async (t) => {
+  t.same(parseCmdline('nodeos.constructor=1 nodeos.toString').warnings, [
+    'unknown parameter nodeos.constructor (ignored)',
+    'unknown parameter nodeos.toString (ignored)',
+  ]);
+});
+
+t.test('the config is frozen', async (t) => {
+  const config = parseCmdline('nodeos.hostname=a');
+  t.ok(Object.isFrozen(config));
+  t.ok(Object.isFrozen(config.warnings));
+});
+
+t.test('readConfig reads the file, or NODEOS_CMDLINE when set', async (t) => {
+  const dir = t.testdir({ cmdline: 'console=ttyS0 nodeos.hostname=fromfile\n' });
+  const saved = process.env.NODEOS_CMDLINE;
+  t.teardown(() => (saved === undefined ? delete process.env.NODEOS_CMDLINE : (process.env.NODEOS_CMDLINE = saved)));
+  delete process.env.NODEOS_CMDLINE;
+  t.equal(readConfig(`${dir}/cmdline`).hostname, 'fromfile');
+  t.match(readConfig(`${dir}/missing`).warnings, [/cannot read .*missing/]);
+  process.env.NODEOS_CMDLINE = 'nodeos.hostname=fromenv';
+  t.equal(readConfig(`${dir}/cmdline`).hostname, 'fromenv');
+});

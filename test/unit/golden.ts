@@ -1,0 +1,129 @@
+// Boot and shutdown order, pinned as syscall traces against a recording fake.
+import t from 'tap';
+import { mountAll, PSEUDO_FILESYSTEMS, type MountSeams } from '../../src/mounts';
+import type { MountEntry } from '../../src/mountinfo';
+import type { ProcessInfo } from '../../src/proc';
+import { shutdown, type ShutdownSeams } from '../../src/shutdown';
+import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+
+t.test('mounting the pseudo filesystems: in order, a failure skips only itself', async (t) => {
+  const sys = fakeSys();
+  sys.failWhen('mount(devpts', 'ENODEV');
+  const already = new Set(['/run']);
+  const seams: MountSeams = { sys, isMounted: (target) => already.has(target), mkdir: (target) => void sys.trace.push(`mkdir(${target})`) };
+  const log = memoryLog();
+  const outcomes = mountAll(PSEUDO_FILESYSTEMS, seams, log);
+  t.same(sys.trace, [
+    'mkdir(/proc)',
+    'mount(proc, /proc, proc, NOSUID|NODEV|NOEXEC|RELATIME, -)',
+    'mkdir(/sys)',
+    'mount(sysfs, /sys, sysfs, NOSUID|NODEV|NOEXEC|RELATIME, -)',
+    'mkdir(/dev)',
+    'mount(devtmpfs, /dev, devtmpfs, NOSUID|RELATIME, mode=0755)',
+    'mkdir(/dev/pts)',
+    'mount(devpts, /dev/pts, devpts, NOSUID|NOEXEC|RELATIME, gid=5,mode=0620,ptmxmode=0666)',
+    'mkdir(/dev/shm)',
+    'mount(tmpfs, /dev/shm, tmpfs, NOSUID|NODEV|RELATIME, mode=1777)',
+    'mkdir(/tmp)',
+    'mount(tmpfs, /tmp, tmpfs, NOSUID|NODEV|RELATIME, mode=1777)',
+  ]);
+  t.same(outcomes, ['mounted', 'mounted', 'mounted', 'failed', 'mounted', 'already mounted', 'mounted']);
+  t.same(log.lines.filter((l) => l.startsWith('warn')), ['warn: /dev/pts: ENODEV: fake failure, mount(devpts, /dev/pts, devpts, NOSUID|NOEXEC|RELATIME, gid=5,mode=0620,ptmxmode=0666)']);
+});
+
+const mount = (id: number, target: string, fstype: string, device = `0:${id}`): MountEntry => ({
+  id,
+  parent: 1,
+  device,
+  target,
+  fstype,
+  source: fstype,
+  options: 'rw',
+});
+
+const proc = (pid: number, name: string, state = 'S', kernelThread = false): ProcessInfo => ({ pid, ppid: 1, name, state, kernelThread });
+
+/** A machine whose processes and mounts the test scripts, and whose calls are traced. */
+function machine(processes: () => ProcessInfo[]) {
+  const sys = fakeSys();
+  const seams: ShutdownSeams = {
+    sys,
+    processes,
+    mounts: () => [
+      mount(1, '/', 'rootfs'),
+      mount(2, '/proc', 'proc'),
+      mount(3, '/sys', 'sysfs'),
+      mount(4, '/dev', 'devtmpfs'),
+      mount(5, '/dev/pts', 'devpts'),
+      mount(6, '/run', 'tmpfs'),
+      mount(7, '/home', 'ext4', '254:1'),
+    ],
+    reap: () => {},
+    stopOwn: () => void sys.trace.push('stop console and own children'),
+  };
+  return { sys, seams };
+}
+
+t.test('shutdown: TERM, grace, KILL, sync, unmount newest first, sync, reboot', async (t) => {
+  let killed = false;
+  const { sys, seams } = machine(() => [proc(process.pid, 'init'), proc(2, 'kthreadd', 'S', true), ...(killed ? [proc(9, 'stubborn', 'Z')] : [proc(9, 'stubborn')])]);
+  const killAll = sys.killAll;
+  sys.killAll = (signal) => {
+    killAll(signal);
+    killed ||= signal === 9;
+  };
+  sys.failWhen('umount2(/home, 0)', 'EBUSY');
+  sys.failWhen('umount2(/dev, 0)', 'EBUSY');
+  const log = memoryLog();
+  await shutdown('poweroff', 50, seams, log);
+  t.same(sys.trace, [
+    'stop console and own children',
+    'kill(-1, SIGTERM)',
+    'kill(-1, SIGKILL)',
+    'sync()',
+    'umount2(/home, 0)',
+    'mount(-, /home, -, RDONLY|REMOUNT, -)',
+    'umount2(/run, 0)',
+    'umount2(/dev/pts, 0)',
+    'umount2(/dev, 0)',
+    'umount2(/dev, DETACH)',
+    'umount2(/sys, 0)',
+    'umount2(/proc, 0)',
+    'sync()',
+    'reboot(POWER_OFF)',
+  ]);
+  t.ok(log.lines.includes('info: still running: stubborn (9)'), 'names what outlived the grace period');
+  t.ok(log.lines.includes('info: /home busy: remounted read-only'));
+  t.match(log.lines.filter((l) => / \(\d+ ms\)$/.test(l)).map((l) => l.replace(/ \(\d+ ms\)$/, '')), [
+    'info: stopped console and own children',
+    'info: sent SIGTERM to all processes',
+    'info: grace period',
+    'info: sent SIGKILL to survivors',
+    'info: synced filesystems',
+    'info: unmounted filesystems',
+    'info: synced filesystems',
+  ]);
+});
+
+t.test('shutdown: nobody left after TERM means no KILL, and each action maps to its reboot command', async (t) => {
+  for (const [action, command] of [['reboot', 'RESTART'], ['halt', 'HALT'], ['poweroff', 'POWER_OFF']] as const) {
+    let terminated = false;
+    const { sys, seams } = machine(() => [proc(process.pid, 'init'), ...(terminated ? [] : [proc(9, 'polite')])]);
+    const killAll = sys.killAll;
+    sys.killAll = (signal) => {
+      killAll(signal);
+      terminated = true;
+    };
+    await shutdown(action, 5000, seams, memoryLog());
+    t.notOk(sys.trace.includes('kill(-1, SIGKILL)'), `${action}: no SIGKILL`);
+    t.equal(sys.trace.at(-1), `reboot(${command})`);
+  }
+});
+
+t.test('shutdown: a failing reboot(2) is logged, not thrown', async (t) => {
+  const { sys, seams } = machine(() => []);
+  sys.failWhen('reboot', 'EPERM');
+  const log = memoryLog();
+  await shutdown('reboot', 10, seams, log);
+  t.match(log.lines.at(-1), /^error: reboot\(2\): EPERM/);
+});
