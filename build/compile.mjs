@@ -1,13 +1,21 @@
 // npm run build: type-check, bundle PID 1 and the CLI with esbuild, build the addon.
-import { execFileSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { build } from 'esbuild';
+
+function run(what, args) {
+  const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
+  if (status !== 0) {
+    console.error(`build: ${what} failed`);
+    process.exit(1);
+  }
+}
 
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none' };
 
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', '.'], { stdio: 'inherit' });
+run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']);
 await Promise.all([
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
-  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js', external: ['esbuild'] }),
+  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js' }),
 ]);
-execFileSync(process.execPath, ['bin/nodeos.js', 'addon'], { stdio: 'inherit' });
+run('addon', ['bin/nodeos.js', 'addon']);

@@ -37,7 +37,7 @@ t.test('kmsg: priority, timestamp, message; continuation lines dropped', async (
   const record = parseKmsgRecord('6,339,5140900,-;nodeos: ready in 812 ms\n SUBSYSTEM=x\n');
   t.same(record, { priority: 6, seconds: 5.1409, message: 'nodeos: ready in 812 ms' });
   t.equal(formatKmsgRecord(record!), '[    5.140900] nodeos: ready in 812 ms');
-  t.equal(parseKmsgRecord('14,1,0,-;facility bits are masked').priority, 6);
+  t.equal(parseKmsgRecord('14,1,0,-;facility bits are masked')?.priority, 6);
   t.equal(parseKmsgRecord('no separator'), undefined);
 });
 
