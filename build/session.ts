@@ -49,7 +49,7 @@ export class Session {
    */
   async eval(expression: string, timeoutMs = 30_000): Promise<string> {
     const id = `R${++this.evals}`;
-    this.send(`Promise.resolve(${expression}).then((v) => console.log('@' + '@${id}:' + JSON.stringify(v) + ':${id}@' + '@'))\n`);
+    this.send(`void Promise.resolve(${expression}).then((v) => console.log('@' + '@${id}:' + JSON.stringify(v) + ':${id}@' + '@'))\n`);
     return (await this.expect(new RegExp(`@@${id}:(.*?):${id}@@`), timeoutMs))[1];
   }
 

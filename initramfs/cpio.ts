@@ -21,7 +21,10 @@ const pad4 = (n: number) => Buffer.alloc((4 - (n % 4)) % 4);
 /** Paths are archive-relative ("bin/node"); a leading "/" is dropped. */
 const normalize = (path: string) => path.replace(/^\/+/, '').replace(/\/+$/, '');
 
-/** Adds the directories that entries live in but that were not listed (0755, root). */
+/**
+ * Adds the directories that entries live in but that were not listed (0755,
+ * root); returns archive-relative paths in archive order (parents first).
+ */
 export function withParents(entries: readonly CpioEntry[]): CpioEntry[] {
   const paths = new Set(entries.map((e) => normalize(e.path)));
   const parents: CpioEntry[] = [];
@@ -35,8 +38,11 @@ export function withParents(entries: readonly CpioEntry[]): CpioEntry[] {
       }
     }
   }
-  return [...entries, ...parents];
+  return sortEntries([...entries, ...parents]);
 }
+
+const sortEntries = (entries: readonly CpioEntry[]) =>
+  entries.map((e) => ({ ...e, path: normalize(e.path) })).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
 
 function header(name: string, fields: { ino: number; mode: number; uid: number; gid: number; nlink: number; mtime: number; size: number; rdevMajor: number; rdevMinor: number }): Buffer {
   const nameBytes = Buffer.from(`${name}\0`);
@@ -51,7 +57,7 @@ function header(name: string, fields: { ino: number; mode: number; uid: number; 
 
 /** The archive, chunk by chunk (headers and file data), ending with the trailer. */
 export function* cpioChunks(entries: readonly CpioEntry[], mtime: number): Generator<Buffer> {
-  const sorted = entries.map((e) => ({ ...e, path: normalize(e.path) })).sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  const sorted = sortEntries(entries);
   let ino = 1;
   for (let i = 0; i < sorted.length; i++) {
     const entry = sorted[i];
