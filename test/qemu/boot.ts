@@ -1,0 +1,42 @@
+// The built image on a real kernel, driven over the serial console: one boot
+// serves every check, and ends with .poweroff.
+import t from 'tap';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { bootGuest } from '../../build/qemu';
+import { ROOT } from '../../build/paths';
+
+const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
+const BOOT_MS = 180_000; // TCG on a loaded 2-core machine
+
+t.test('boots to the REPL as PID 1, answers, and powers off cleanly', async (t) => {
+  t.ok(existsSync(manifest), 'the image is built (npm test builds it)');
+  const guest = bootGuest(manifest);
+  t.teardown(() => guest.child.kill('SIGKILL'));
+
+  await guest.expect(/nodeos: boot: ready in \d+ ms/, BOOT_MS);
+  await guest.expect('nodeos> ', BOOT_MS);
+  t.equal(await guest.value('process.pid'), 1, 'the REPL is PID 1');
+  t.equal(await guest.value('1+1'), 2);
+  t.equal(await guest.value('process.stdin.isTTY && process.stdout.isTTY'), true, 'the console is a real TTY');
+  t.equal(await guest.value("require('os').hostname()"), 'nodeos', 'default hostname');
+  t.match(await guest.value("ps().find((p) => p.pid === 1).command"), '/bin/node /init');
+  const targets = await guest.value<string[]>('mounts().map((m) => m.target)');
+  for (const target of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp']) t.ok(targets.includes(target), `${target} is mounted`);
+  t.equal(await guest.value("child_process.execFileSync(process.execPath, ['-p', 'process.ppid'], { encoding: 'utf8' }).trim()"), '1', 'child_process works');
+  t.equal(await guest.value("new Promise((resolve) => child_process.spawn(process.execPath, ['-e', 'process.exit(9)']).on('exit', resolve))"), 9);
+
+  // PID 1's lines are kernel log records, with the kernel's timestamps.
+  guest.send('dmesg()\n');
+  await guest.expect(/\[\s*\d+\.\d{6}\] nodeos: boot: ready in \d+ ms/, 30_000);
+
+  // Ctrl-D closes the REPL; a new one opens.
+  guest.send('\x04');
+  await guest.expect('REPL closed; opening a new one', 30_000);
+  t.equal(await guest.value('6*7'), 42, 'the new REPL answers');
+
+  guest.send('.poweroff\n');
+  await guest.expect('calling reboot(2) for poweroff', 60_000);
+  t.same(await guest.exited, { code: 0, signal: null }, 'QEMU exits 0 on power-off');
+  t.notMatch(guest.output, /Kernel panic/, 'no kernel panic');
+});
