@@ -42,7 +42,7 @@ export async function bootBenchmark(manifestPath: string, runs: number) {
   const nodeos: number[] = [];
   const floor: number[] = [];
   for (let i = 0; i < runs; i++) {
-    nodeos.push(await measure(manifestPath, 'nodeos: ready in'));
+    nodeos.push(await measure(manifestPath, 'nodeos: boot: ready in'));
     floor.push(await measure(manifestPath, 'floor: ready', floorPath));
   }
   const nodeGzBytes = gzipSync(node.node, { level: 9 }).length;

@@ -17,6 +17,16 @@ const log = logger('boot');
 function main(): void {
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
   surviveErrors(); // an exception in PID 1 must not become a kernel panic
+  setInterval(() => {}, 1 << 30); // nor may an empty event loop end the process
+  try {
+    boot();
+  } catch (err) {
+    log.error(`boot failed: ${(err as Error)?.stack ?? err}`);
+    emergencyRepl();
+  }
+}
+
+function boot(): void {
   const sys = loadSys();
   mountAll(PSEUDO_FILESYSTEMS, realSeams(sys), logger('mounts')); // /proc /sys /dev first: all else reads them
   attachKmsg(log); // needs /dev: from here our lines are in dmesg too
@@ -31,9 +41,14 @@ function main(): void {
   const power = powerControl(sys, config, reaper, () => repl.stop());
   const repl = new ConsoleRepl(power, logger('console'));
   handleSignals(power);
-  setInterval(() => {}, 1 << 30); // an empty event loop would end the process
   log.info(`ready in ${Math.round(performance.now())} ms`);
   repl.start();
+}
+
+/** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */
+function emergencyRepl(): void {
+  log.error('starting the emergency REPL (no power control: power off from outside)');
+  new ConsoleRepl((action) => log.error(`${action} unavailable: boot failed`), logger('console')).start();
 }
 
 function refuseUnlessPid1(): void {

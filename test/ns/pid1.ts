@@ -83,3 +83,17 @@ t.test('SIGUSR2 powers off (SIGINT from a PID namespace), SIGUSR1 halts', async 
     t.same(await pid1.exited, { code: null, signal: 'SIGINT' }, `${signal} → ${action}`);
   }
 });
+
+t.test('a broken boot (no addon) still gives a working REPL, and PID 1 stays up', async (t) => {
+  const dir = t.testdir({ tree: {}, root: {} });
+  const tree = await writeRootTree(`${dir}/tree`, { addon: false });
+  const pid1 = bootNamespace(tree, `${dir}/root`, '');
+  t.teardown(() => pid1.child.kill('SIGKILL'));
+  await pid1.expect(/boot failed: Error: sys: addon not found/, BOOT_MS);
+  await pid1.expect('starting the emergency REPL', BOOT_MS);
+  t.equal(await pid1.value('process.pid'), 1);
+  t.equal(await pid1.value('1 + 1'), 2, 'the REPL answers');
+  pid1.send('.poweroff\n');
+  await pid1.expect('poweroff unavailable: boot failed', 10_000);
+  t.equal(await pid1.value("'still here'"), 'still here');
+});
