@@ -35,7 +35,7 @@ export function splitCmdline(cmdline: string): string[] {
 
 type Settings = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] };
 
-/** A parameter: which setting it fills, and how its value is read (a string result is the problem). */
+/** A parameter: which setting it fills, and how its value is read (or why it cannot be). */
 interface Param<F extends keyof Settings> {
   field: F;
   parse(value: string | undefined): Settings[F] | Problem;

@@ -2,7 +2,6 @@
 // is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our lines
 // sit in dmesg beside the kernel's, with its timestamps.
 import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { LogLevel } from './config';
@@ -90,13 +89,4 @@ function consoleLoglevel(): number {
   } catch {
     return 0;
   }
-}
-
-/** Runs one step, logging its name at debug level and its duration when done. */
-export function timed<T>(log: Log, what: string, fn: () => T): T {
-  const start = performance.now();
-  log.debug(`${what}…`);
-  const result = fn();
-  log.debug(`${what} done in ${Math.round(performance.now() - start)} ms`);
-  return result;
 }

@@ -61,7 +61,7 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
-export const PR = { SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38 } as const;
+export const PR = { SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39 } as const;
 
 export const WNOHANG = 1;
 
