@@ -5,6 +5,7 @@ import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { buildImage, MANIFEST } from './image';
 import { runInteractive } from './qemu';
+import { buildUsersImage, parseOwner } from './users-image';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -12,7 +13,7 @@ interface Command {
   usage: string;
   summary: string;
   options: Options;
-  run(values: Record<string, string | boolean | undefined>): Promise<number>;
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
 
 const target: Options = {
@@ -21,6 +22,8 @@ const target: Options = {
 };
 const boot: Options = {
   append: { type: 'string' },
+  users: { type: 'string' },
+  disk: { type: 'string', multiple: true },
   'no-reboot': { type: 'boolean', default: false },
   memory: { type: 'string', default: '1G' },
 };
@@ -35,6 +38,8 @@ async function build(values: Record<string, unknown>): Promise<string> {
 
 const bootOptions = (values: Record<string, unknown>) => ({
   append: values.append as string | undefined,
+  users: values.users as string | undefined,
+  disks: (values.disk as string[] | undefined) ?? [],
   noReboot: Boolean(values['no-reboot']),
   memory: String(values.memory),
 });
@@ -47,7 +52,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => (await build(values), 0),
   },
   run: {
-    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G]',
+    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …]',
     summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot.',
     options: { ...target, ...boot },
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
@@ -57,6 +62,22 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Build the image when it is stale, then run it.',
     options: { ...target, ...boot },
     run: async (values) => runInteractive(await build(values), bootOptions(values)),
+  },
+  'users-image': {
+    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …]',
+    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively.',
+    options: {
+      size: { type: 'string', default: '256M' },
+      label: { type: 'string', default: 'nodeos-users' },
+      owner: { type: 'string', multiple: true },
+    },
+    run: async (values, positionals) => {
+      if (positionals.length !== 2) throw new Error('users-image: expected DIR and OUT.img');
+      const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
+      buildUsersImage(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners });
+      process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
+      return 0;
+    },
   },
   addon: {
     usage: 'nodeos addon [--arch x64]',
@@ -91,11 +112,11 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`nodeos: unknown command ${name}\n\n${help()}`);
     return 1;
   }
-  const { values } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values, positionals } = parseArgs({ args: rest, options: { ...command.options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: true });
   if (values.help) {
     process.stdout.write(`usage: ${command.usage}\n\n${command.summary}\n`);
     return 0;
   }
-  return command.run(values);
+  return command.run(values, positionals);
 }
 

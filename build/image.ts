@@ -10,6 +10,7 @@ import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
 import { initramfsEntries } from '../initramfs/layout';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
+import { moduleEntries } from './modules';
 import { nodeDist, sharedLibraries } from './node-binary';
 import { ADDON, BUNDLE } from './paths';
 import { archInfo } from './versions';
@@ -21,6 +22,8 @@ export interface Manifest {
   initramfs: { path: string; bytes: number };
   cmdline: string;
   node: { version: string };
+  /** Kernel modules in the initramfs; wanted ones this kernel lacks. */
+  modules: { included: string[]; missing: string[] };
   /** Hash of every input; equal means the image is up to date. */
   fingerprint: string;
 }
@@ -58,8 +61,9 @@ export async function buildImage(arch: string, out: string): Promise<{ manifest:
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.initramfs.path))) return { manifest: old, path, built: false };
   }
+  const modules = moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
   const bytes = await progress('writing initramfs', () =>
-    writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init, addon }), join(dir, 'initramfs.cpio.gz')),
+    writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init, addon, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')),
   );
   copyFileSync(kernel.image, join(dir, 'vmlinuz'));
   const manifest: Manifest = {
@@ -68,6 +72,7 @@ export async function buildImage(arch: string, out: string): Promise<{ manifest:
     initramfs: { path: 'initramfs.cpio.gz', bytes },
     cmdline,
     node: { version: node.version },
+    modules: { included: modules.modules.map((m) => m.name), missing: modules.missing },
     fingerprint,
   };
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);

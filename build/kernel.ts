@@ -13,6 +13,8 @@ export interface Kernel {
   image: string;
   /** The unpacked package, lib/modules included. */
   dir: string;
+  /** uname -r of this kernel, the name of its lib/modules folder. */
+  release: string;
 }
 
 /** The kernel package a meta package depends on, e.g. linux-image-6.1.0-56-cloud-amd64. */
@@ -52,7 +54,7 @@ function fetchKernel(pkg: string, dir: string): void {
 function kernelIn(dir: string, pkg: string, version: string): Kernel {
   const image = readdirSync(join(dir, 'boot')).find((name) => name.startsWith('vmlinuz-'));
   if (!image) throw new Error(`kernel: no boot/vmlinuz-* in ${dir}`);
-  return { package: pkg, version, image: join(dir, 'boot', image), dir };
+  return { package: pkg, version, image: join(dir, 'boot', image), dir, release: image.slice('vmlinuz-'.length) };
 }
 
 function cachedKernel(meta: string): Kernel {

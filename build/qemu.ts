@@ -15,7 +15,14 @@ export interface BootOptions {
   memory?: string;
   /** Boot this initramfs instead of the manifest's (the benchmark's floor image). */
   initramfs?: string;
+  /** A users partition image, attached as the first virtio disk. */
+  users?: string;
+  /** More disk images, attached as further virtio disks. */
+  disks?: readonly string[];
 }
+
+/** Raw disk images as virtio block devices (/dev/vda, /dev/vdb … in that order). */
+const driveArgs = (files: readonly string[]) => files.flatMap((file) => ['-drive', `file=${file},format=raw,if=virtio`]);
 
 export function qemuCommand(manifestPath: string, options: BootOptions = {}): { command: string; args: string[] } {
   const manifest = readManifest(manifestPath);
@@ -30,6 +37,7 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     ...['-initrd', options.initramfs ?? join(dir, manifest.initramfs.path)],
     ...['-append', [manifest.cmdline, options.append].filter(Boolean).join(' ')],
     ...(options.noReboot ? ['-no-reboot'] : []),
+    ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
 }

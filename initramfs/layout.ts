@@ -15,6 +15,8 @@ export interface InitramfsInputs {
   init: Buffer;
   /** The syscall addon, loaded from beside init.js. */
   addon?: Buffer;
+  /** Anything else, e.g. kernel modules under lib/modules. */
+  extra?: readonly CpioEntry[];
 }
 
 export const INIT_PATH = 'lib/nodeos/init.js';
@@ -31,6 +33,7 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
     { type: 'symlink', path: 'init', target: INIT_PATH },
     ...inputs.libs.map((lib): CpioEntry => ({ type: 'file', path: lib.path, mode: 0o755, data: lib.data })),
   ];
+  entries.push(...(inputs.extra ?? []));
   if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
   return withParents(entries);
 }

@@ -1,0 +1,58 @@
+// `nodeos users-image DIR OUT.img`: an ext4 users partition made from a
+// directory, without root and without loop mounts. mke2fs -d copies the tree
+// with its owners and modes; --owner NAME=UID:GID then sets the owner of a
+// top-level folder and everything in it (a user's uid and gid) by editing the
+// inodes with debugfs, so a tree written by an ordinary user works too.
+import { lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { exec } from './exec';
+
+export type Owner = { uid: number; gid: number };
+
+export interface UsersImageOptions {
+  size: string;
+  label: string;
+  /** top-level folder → its owner */
+  owners: Readonly<Record<string, Owner>>;
+}
+
+export function parseOwner(spec: string): [string, Owner] {
+  const match = /^([^=/]+)=(\d+):(\d+)$/.exec(spec);
+  if (!match) throw new Error(`--owner ${spec}: expected NAME=UID:GID`);
+  return [match[1], { uid: Number(match[2]), gid: Number(match[3]) }];
+}
+
+/** Image paths of a folder and all it holds (symlinks themselves, not followed). */
+function treePaths(dir: string, imagePath: string): string[] {
+  const paths = [imagePath];
+  if (lstatSync(dir).isDirectory()) {
+    for (const name of readdirSync(dir).sort()) paths.push(...treePaths(join(dir, name), posix.join(imagePath, name)));
+  }
+  return paths;
+}
+
+/** debugfs commands that give every inode of those folders its owner. */
+export function ownerCommands(dir: string, owners: Readonly<Record<string, Owner>>): string[] {
+  const commands: string[] = [];
+  for (const [name, { uid, gid }] of Object.entries(owners)) {
+    for (const path of treePaths(join(dir, name), `/${name}`)) {
+      const quoted = JSON.stringify(path);
+      commands.push(`set_inode_field ${quoted} uid ${uid}`, `set_inode_field ${quoted} gid ${gid}`);
+    }
+  }
+  return commands;
+}
+
+export function buildUsersImage(dir: string, out: string, options: UsersImageOptions): void {
+  rmSync(out, { force: true });
+  exec('mke2fs', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', options.label, '-d', dir, '-E', 'root_owner=0:0', out, options.size]);
+  const commands = ownerCommands(dir, options.owners);
+  if (commands.length === 0) return;
+  const script = `${out}.debugfs`;
+  writeFileSync(script, `${commands.join('\n')}\n`);
+  try {
+    exec('debugfs', 'debugfs', ['-w', '-f', script, out]);
+  } finally {
+    rmSync(script, { force: true });
+  }
+}

@@ -1,0 +1,144 @@
+// Kernel modules, loaded the way udev's coldplug does: every device in sysfs
+// names what it needs in its `modalias`; modules.alias maps that to a module,
+// modules.dep to what must be loaded first. Devices that appear because a
+// driver loaded (a virtio disk after virtio_pci) are found by looking again.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { release } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Log } from './log';
+import type { Sys } from './sys';
+
+export interface ModuleIndex {
+  /** module → its file (below the modules folder) and every module it needs */
+  deps: Map<string, { path: string; needs: string[] }>;
+  aliases: { pattern: RegExp; module: string }[];
+  builtin: Set<string>;
+}
+
+const nameOf = (path: string) => path.split('/').pop()!.replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_');
+
+export function parseModulesDep(text: string): ModuleIndex['deps'] {
+  const deps: ModuleIndex['deps'] = new Map();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon < 0) continue;
+    const path = line.slice(0, colon).trim();
+    deps.set(nameOf(path), { path, needs: line.slice(colon + 1).split(/\s+/).filter(Boolean).map(nameOf) });
+  }
+  return deps;
+}
+
+/** modalias patterns are shell globs: * ? and [classes]. */
+export function globToRegExp(glob: string): RegExp {
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i];
+    if (c === '*') source += '.*';
+    else if (c === '?') source += '.';
+    else if (c === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end < 0) source += '\\[';
+      else {
+        source += `[${glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\')}]`;
+        i = end;
+      }
+    } else source += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${source}$`);
+}
+
+export function parseModulesAlias(text: string): ModuleIndex['aliases'] {
+  const aliases: ModuleIndex['aliases'] = [];
+  for (const line of text.split('\n')) {
+    const [keyword, pattern, module] = line.trim().split(/\s+/);
+    if (keyword === 'alias' && pattern && module) aliases.push({ pattern: globToRegExp(pattern), module: nameOf(module) });
+  }
+  return aliases;
+}
+
+export function modulesFor(modalias: string, index: ModuleIndex): string[] {
+  return [...new Set(index.aliases.filter((a) => a.pattern.test(modalias)).map((a) => a.module))];
+}
+
+export function readModuleIndex(dir: string): ModuleIndex {
+  const read = (name: string) => (existsSync(`${dir}/${name}`) ? readFileSync(`${dir}/${name}`, 'utf8') : '');
+  return {
+    deps: parseModulesDep(read('modules.dep')),
+    aliases: parseModulesAlias(read('modules.alias')),
+    builtin: new Set(read('modules.builtin').split('\n').filter(Boolean).map(nameOf)),
+  };
+}
+
+/** Every modalias in sysfs, one per device, read through /sys/bus/<bus>/devices. */
+export function deviceAliases(sysfs = '/sys'): string[] {
+  const aliases = new Set<string>();
+  let buses: string[] = [];
+  try {
+    buses = readdirSync(`${sysfs}/bus`);
+  } catch {
+    return [];
+  }
+  for (const bus of buses) {
+    let devices: string[] = [];
+    try {
+      devices = readdirSync(`${sysfs}/bus/${bus}/devices`);
+    } catch {
+      continue;
+    }
+    for (const device of devices) {
+      try {
+        aliases.add(readFileSync(`${sysfs}/bus/${bus}/devices/${device}/modalias`, 'utf8').trim());
+      } catch {
+        // No modalias: nothing to load for it.
+      }
+    }
+  }
+  return [...aliases].filter(Boolean);
+}
+
+export class ModuleLoader {
+  private readonly index: ModuleIndex;
+  private readonly tried = new Set<string>();
+
+  constructor(
+    private readonly sys: Sys,
+    private readonly log: Log,
+    private readonly dir = `/lib/modules/${release()}`,
+  ) {
+    this.index = readModuleIndex(dir);
+  }
+
+  /** Loads a module after what it needs; true when it was loaded now. Failures are logged. */
+  load(name: string): boolean {
+    const module = name.replace(/-/g, '_');
+    if (this.tried.has(module) || this.index.builtin.has(module) || existsSync(`/sys/module/${module}/initstate`)) return false;
+    this.tried.add(module);
+    const entry = this.index.deps.get(module);
+    if (!entry) {
+      this.log.warn(`${module}: not in ${this.dir}/modules.dep`);
+      return false;
+    }
+    for (const need of entry.needs) this.load(need);
+    const start = performance.now();
+    try {
+      this.sys.finitModule(`${this.dir}/${entry.path}`, '', 0);
+      this.log.info(`loaded ${module} (${Math.round(performance.now() - start)} ms)`);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      this.log.warn(`${module}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Loads what the present devices need, again until no new module loads; returns how many loaded. */
+  coldplug(sysfs = '/sys'): number {
+    let total = 0;
+    for (;;) {
+      let loaded = 0;
+      for (const alias of deviceAliases(sysfs)) for (const module of modulesFor(alias, this.index)) if (this.load(module)) loaded++;
+      total += loaded;
+      if (loaded === 0) return total;
+    }
+  }
+}

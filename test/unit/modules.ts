@@ -1,0 +1,74 @@
+import t from 'tap';
+import { join } from 'node:path';
+import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, type ModuleIndex } from '../../src/modules';
+import { depmodFiles, readModinfo, type ModuleInfo } from '../../build/modules';
+
+t.test('modalias globs', async (t) => {
+  const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');
+  t.ok(re.test('pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00'));
+  t.notOk(re.test('pci:v00008086d00001001sv00001AF4sd00000002bc01sc00i00'));
+  t.ok(globToRegExp('usb:v*p*d*dc*dsc*dp*ic08isc06ip50in*').test('usb:v0781p5567d0100dc00dsc00dp00ic08isc06ip50in00'));
+  t.ok(globToRegExp('acpi*:PNP0A0[38]:*').test('acpi:PNP0A08:'));
+  t.notOk(globToRegExp('acpi*:PNP0A0[38]:*').test('acpi:PNP0A05:'));
+  t.ok(globToRegExp('of:N*T*C[!x]').test('of:NfooTbarCa'));
+  t.ok(globToRegExp('a.b?').test('a.bc'));
+  t.notOk(globToRegExp('a.b').test('axb'), 'dots are literal');
+});
+
+const modules: ModuleInfo[] = [
+  { name: 'virtio_ring', path: 'kernel/drivers/virtio/virtio_ring.ko', aliases: [], depends: [] },
+  { name: 'virtio', path: 'kernel/drivers/virtio/virtio.ko', aliases: [], depends: ['virtio_ring'] },
+  { name: 'virtio_blk', path: 'kernel/drivers/block/virtio_blk.ko', aliases: ['virtio:d00000002v*'], depends: ['virtio', 'virtio_ring'] },
+  { name: 'virtio_rng', path: 'kernel/drivers/char/hw_random/virtio-rng.ko', aliases: ['virtio:d00000004v*'], depends: ['virtio'] },
+];
+
+t.test('the depmod files we write read back as the same graph', async (t) => {
+  const { dep, alias } = depmodFiles(modules);
+  const index: ModuleIndex = { deps: parseModulesDep(dep), aliases: parseModulesAlias(alias), builtin: new Set() };
+  t.same(index.deps.get('virtio_blk'), { path: 'kernel/drivers/block/virtio_blk.ko', needs: ['virtio', 'virtio_ring'] });
+  t.same(index.deps.get('virtio_rng')?.needs, ['virtio', 'virtio_ring'], 'transitive needs, file names with - become _');
+  t.same(modulesFor('virtio:d00000002v00001AF4', index), ['virtio_blk']);
+  t.same(modulesFor('virtio:d00000004v00001AF4', index), ['virtio_rng']);
+  t.same(modulesFor('pci:v00008086d00001237sv*', index), []);
+});
+
+t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {
+  const sys = t.testdir({
+    bus: {
+      pci: { devices: { '0000:00:04.0': { modalias: 'pci:v00001AF4d00001001\n' }, '0000:00:00.0': {} } },
+      virtio: { devices: { virtio0: { modalias: 'virtio:d00000002v00001AF4\n' } } },
+      empty: {},
+    },
+  });
+  t.same(deviceAliases(sys).sort(), ['pci:v00001AF4d00001001', 'virtio:d00000002v00001AF4']);
+  t.same(deviceAliases(join(sys, 'missing')), []);
+});
+
+
+t.test('.modinfo is read from an ELF section', async (t) => {
+  // A minimal ELF64 with a section-name table and a .modinfo section.
+  const names = Buffer.from('\0.shstrtab\0.modinfo\0');
+  const info = Buffer.from('alias=virtio:d00000002v*\0depends=virtio,virtio_ring\0name=virtio_blk\0');
+  const shoff = 64 + names.length + info.length;
+  const elf = Buffer.alloc(shoff + 3 * 64);
+  elf.writeUInt32BE(0x7f454c46, 0);
+  elf[4] = 2;
+  elf[5] = 1;
+  elf.writeBigUInt64LE(BigInt(shoff), 0x28);
+  elf.writeUInt16LE(64, 0x3a);
+  elf.writeUInt16LE(3, 0x3c);
+  elf.writeUInt16LE(1, 0x3e);
+  names.copy(elf, 64);
+  info.copy(elf, 64 + names.length);
+  const section = (i: number, name: number, offset: number, size: number) => {
+    elf.writeUInt32LE(name, shoff + i * 64);
+    elf.writeBigUInt64LE(BigInt(offset), shoff + i * 64 + 0x18);
+    elf.writeBigUInt64LE(BigInt(size), shoff + i * 64 + 0x20);
+  };
+  section(1, 1, 64, names.length);
+  section(2, 11, 64 + names.length, info.length);
+  const parsed = readModinfo(elf);
+  t.same(parsed.get('alias'), ['virtio:d00000002v*']);
+  t.same(parsed.get('depends'), ['virtio,virtio_ring']);
+  t.throws(() => readModinfo(Buffer.from('not an elf file at all, no')), /not a 64-bit/);
+});
