@@ -12,7 +12,7 @@ import { progress } from './exec';
 import { debianKernel } from './kernel';
 import { moduleEntries } from './modules';
 import { nodeDist, sharedLibraries } from './node-binary';
-import { ADDON, BUNDLE } from './paths';
+import { ADDON, BUNDLE, ENV, LAUNCHER } from './paths';
 import { archInfo } from './versions';
 
 export interface Manifest {
@@ -49,21 +49,22 @@ export async function nodeInputs(arch: string) {
 }
 
 export async function buildImage(arch: string, out: string): Promise<{ manifest: Manifest; path: string; built: boolean }> {
-  for (const file of [BUNDLE, ADDON]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
+  for (const file of [BUNDLE, ADDON, LAUNCHER, ENV]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
   const dir = resolve(out, arch);
   const path = join(dir, MANIFEST);
   const [kernel, node] = [await debianKernel(arch), await nodeInputs(arch)];
   const init = readFileSync(BUNDLE);
   const addon = readFileSync(ADDON);
+  const [launcher, env] = [readFileSync(LAUNCHER), readFileSync(ENV)];
   const cmdline = defaultCmdline(arch);
-  const fingerprint = hash([arch, kernel.package, kernel.version, node.version, cmdline, String(sourceDateEpoch()), readFileSync(__filename), init, addon, ...node.libs.map((l) => l.data)]);
+  const fingerprint = hash([arch, kernel.package, kernel.version, node.version, cmdline, String(sourceDateEpoch()), readFileSync(__filename), init, addon, launcher, env, ...node.libs.map((l) => l.data)]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.initramfs.path))) return { manifest: old, path, built: false };
   }
   const modules = moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
   const bytes = await progress('writing initramfs', () =>
-    writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init, addon, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')),
+    writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init, addon, launcher, env, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')),
   );
   copyFileSync(kernel.image, join(dir, 'vmlinuz'));
   const manifest: Manifest = {

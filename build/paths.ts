@@ -7,6 +7,8 @@ export const ROOT = resolve(__dirname, '..');
 export const DIST = join(ROOT, 'dist');
 export const BUNDLE = join(DIST, 'init.js');
 export const ADDON = join(DIST, 'nodeos.node');
+export const LAUNCHER = join(DIST, 'launch.js');
+export const ENV = join(DIST, 'env.js');
 
 /** Downloads and extracted packages, kept between builds: $NODEOS_CACHE or ~/.cache/nodeos. */
 export const CACHE = process.env.NODEOS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'nodeos');

@@ -15,6 +15,10 @@ export interface InitramfsInputs {
   init: Buffer;
   /** The syscall addon, loaded from beside init.js. */
   addon?: Buffer;
+  /** The users' launcher, beside init.js. */
+  launcher?: Buffer;
+  /** /usr/bin/env (a #!/bin/node script), so #!/usr/bin/env node works. */
+  env?: Buffer;
   /** Anything else, e.g. kernel modules under lib/modules. */
   extra?: readonly CpioEntry[];
 }
@@ -35,5 +39,9 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
   ];
   entries.push(...(inputs.extra ?? []));
   if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
+  if (inputs.launcher) entries.push({ type: 'file', path: 'lib/nodeos/launch.js', mode: 0o644, data: inputs.launcher });
+  if (inputs.env) {
+    entries.push({ type: 'file', path: 'usr/bin/env', mode: 0o755, data: inputs.env }, { type: 'symlink', path: 'usr/bin/node', target: '/bin/node' });
+  }
   return withParents(entries);
 }

@@ -162,6 +162,15 @@ Napi::Value Prctl(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, rc);
 }
 
+// dup2(oldfd, newfd): what Node cannot do to its own stdio before execve.
+Napi::Value Dup2(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 2)) return ThrowType(env, "dup2(oldfd, newfd)");
+  if (dup2(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()) < 0)
+    return ThrowErrno(env, errno, "dup2");
+  return env.Undefined();
+}
+
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   sync();
   return info.Env().Undefined();
@@ -196,6 +205,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unshare", Napi::Function::New(env, Unshare, "unshare"));
   exports.Set("prctl", Napi::Function::New(env, Prctl, "prctl"));
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));
+  exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
   return exports;
 }

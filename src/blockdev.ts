@@ -143,5 +143,3 @@ export function matchesSpec(device: BlockDevice, spec: string): boolean {
       return false;
   }
 }
-
-export const isValidSpec = (spec: string) => /^(\/dev\/\S+|(LABEL|UUID|PARTUUID|PARTLABEL)=.+)$/.test(spec);

@@ -15,6 +15,18 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** nodeos.loglevel= — error, warn, info (default) or debug. */
   readonly logLevel: LogLevel;
+  /** nodeos.users= — the users partition: /dev/…, LABEL=, UUID=, PARTUUID= or PARTLABEL=. */
+  readonly users: string;
+  /** nodeos.usersfstype= — its filesystem type; empty means detected. */
+  readonly usersFsType: string;
+  /** nodeos.rootwait= (s) — how long to wait for the users partition to appear. */
+  readonly rootwaitS: number;
+  /** nodeos.modules=a,b — kernel modules to load besides those devices ask for. */
+  readonly modules: readonly string[];
+  /** nodeos.user_memory_max= — each user's memory.max (bytes, K/M/G suffix, N% of RAM, or max). */
+  readonly userMemoryMax: string;
+  /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
+  readonly userPidsMax: string;
   /** What was wrong with the command line, to be logged once logging is up. */
   readonly warnings: readonly string[];
 }
@@ -24,6 +36,12 @@ export const DEFAULTS: Omit<Config, 'warnings'> = {
   single: false,
   shutdownTimeoutMs: 5000,
   logLevel: 'info',
+  users: 'LABEL=nodeos-users',
+  usersFsType: '',
+  rootwaitS: 10,
+  modules: [],
+  userMemoryMax: '75%',
+  userPidsMax: '1024',
 };
 
 /** Splits a command line the way the kernel does: spaces separate, double quotes group. */
@@ -48,7 +66,37 @@ const HOSTNAME = /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 const LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
 const show = (value: string | undefined) => (value === undefined ? 'nothing' : JSON.stringify(value));
 
+const SPEC = /^(\/dev\/\S+|(LABEL|UUID|PARTUUID|PARTLABEL)=.+)$/;
+const MODULE = /^[\w-]+$/;
+
 const PARAMS: { [key: string]: Param<keyof Settings> } = {
+  users: {
+    field: 'users',
+    parse: (v) => (v !== undefined && SPEC.test(v) ? v : new Problem(`expected /dev/…, LABEL=, UUID=, PARTUUID= or PARTLABEL=, got ${show(v)}`)),
+  },
+  usersfstype: {
+    field: 'usersFsType',
+    parse: (v) => (v !== undefined && /^\w+$/.test(v) ? v : new Problem(`not a filesystem type: ${show(v)}`)),
+  },
+  rootwait: {
+    field: 'rootwaitS',
+    parse: (v) => (v !== undefined && /^\d+$/.test(v) && Number(v) <= 3600 ? Number(v) : new Problem(`expected seconds (0-3600), got ${show(v)}`)),
+  },
+  modules: {
+    field: 'modules',
+    parse: (v) => {
+      const names = (v ?? '').split(',').filter(Boolean);
+      return names.length && names.every((n) => MODULE.test(n)) ? names : new Problem(`expected module names separated by commas, got ${show(v)}`);
+    },
+  },
+  user_memory_max: {
+    field: 'userMemoryMax',
+    parse: (v) => (v !== undefined && /^(max|\d+[KMG]?|\d{1,2}%|100%)$/.test(v) ? v : new Problem(`expected bytes (K/M/G), N% or max, got ${show(v)}`)),
+  },
+  user_pids_max: {
+    field: 'userPidsMax',
+    parse: (v) => (v !== undefined && /^(max|[1-9]\d*)$/.test(v) ? v : new Problem(`expected a number or max, got ${show(v)}`)),
+  },
   hostname: {
     field: 'hostname',
     parse: (v) => (v !== undefined && HOSTNAME.test(v) ? v : new Problem(`not a hostname: ${show(v)}`)),

@@ -1,6 +1,10 @@
 // PID 1 of NodeOS: the boot script, read top to bottom. The kernel runs /init
 // (this bundle, under /bin/node) with /dev/console as stdio; from here on,
 // nothing may end this process: when PID 1 exits the kernel panics.
+//
+// Two stages, one program: in the initramfs PID 1 loads drivers, finds the
+// users partition and switches to the real root, executing itself again
+// there (same pid) as the system stage, which starts the users' inits.
 import { performance } from 'node:perf_hooks';
 import { readConfig, type Config } from './config';
 import { setHostname } from './hostname';
@@ -11,6 +15,10 @@ import { ConsoleRepl } from './repl';
 import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
 import { disableCtrlAltDel, handleSignals } from './signals';
 import { sys as loadSys, type Sys } from './sys';
+import { ModuleLoader } from './modules';
+import { STAGE_ENV, switchRoot } from './switch-root';
+import { findUsersPartition, mountUsersPartition } from './users-partition';
+import { startUsers } from './user-services';
 
 const log = logger('boot');
 
@@ -18,31 +26,49 @@ function main(): void {
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
   surviveErrors(); // an exception in PID 1 must not become a kernel panic
   setInterval(() => {}, 1 << 30); // nor may an empty event loop end the process
-  try {
-    boot();
-  } catch (err) {
+  boot().catch((err) => {
     log.error(`boot failed: ${(err as Error)?.stack ?? err}`);
     emergencyRepl();
-  }
+  });
 }
 
-function boot(): void {
+async function boot(): Promise<void> {
   const sys = loadSys();
   mountAll(PSEUDO_FILESYSTEMS, realSeams(sys), logger('mounts')); // /proc /sys /dev first: all else reads them
   attachKmsg(log); // needs /dev: from here our lines are in dmesg too
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
   for (const warning of config.warnings) log.warn(warning);
-  if (config.single) log.info('single-user mode: emergency REPL only');
-  setHostname(sys, config.hostname, logger('hostname'));
-  disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
+  const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
+  if (stage === 'initramfs') {
+    setHostname(sys, config.hostname, logger('hostname'));
+    disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
+    if (config.single) log.info('single-user mode: emergency REPL only');
+    else await leaveInitramfs(sys, config); // returns only when there is no users partition
+  }
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
-  const power = powerControl(sys, config, reaper, () => repl.stop());
-  const repl = new ConsoleRepl(power, logger('console'));
+  const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
+  const power = powerControl(sys, config, reaper, async () => {
+    await users?.stopAll(config.shutdownTimeoutMs);
+    repl.stop();
+  });
+  const repl = new ConsoleRepl(power, logger('console'), { users: () => users?.status() ?? [] });
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
   repl.start();
+}
+
+/** Drivers, the users partition, and the switch to the real root (which re-executes PID 1). */
+async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
+  const loader = new ModuleLoader(sys, logger('modules'));
+  for (const module of config.modules) loader.load(module);
+  const device = await findUsersPartition(config, loader, logger('users'));
+  if (!device) {
+    log.warn('no users partition: this system is ephemeral, changes are lost at power-off');
+    return;
+  }
+  switchRoot(sys, { mountHome: (target) => mountUsersPartition(sys, device, target, config, logger('users')) }, logger('switch-root'));
 }
 
 /** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */
@@ -66,13 +92,13 @@ function surviveErrors(): void {
 }
 
 /** The one way to shut down, whoever asks (signal, REPL); later requests are ignored. */
-function powerControl(sys: Sys, config: Config, reaper: Reaper, stopConsole: () => void) {
+function powerControl(sys: Sys, config: Config, reaper: Reaper, stopServices: () => Promise<void>) {
   let requested: PowerAction | undefined;
   const seams = realShutdownSeams(
     sys,
     () => reaper.reap(),
-    () => {
-      stopConsole();
+    async () => {
+      await stopServices();
       for (const child of reaper.owned) child.kill('SIGTERM');
     },
   );

@@ -19,6 +19,7 @@ const { NOSUID, NODEV, NOEXEC, RELATIME } = MS;
 export const PSEUDO_FILESYSTEMS: readonly MountSpec[] = [
   { source: 'proc', target: '/proc', fstype: 'proc', flags: NOSUID | NODEV | NOEXEC | RELATIME },
   { source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: NOSUID | NODEV | NOEXEC | RELATIME },
+  { source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: NOSUID | NODEV | NOEXEC | RELATIME, data: 'nsdelegate' },
   { source: 'devtmpfs', target: '/dev', fstype: 'devtmpfs', flags: NOSUID | RELATIME, data: 'mode=0755' },
   { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: NOSUID | NOEXEC | RELATIME, data: 'gid=5,mode=0620,ptmxmode=0666' },
   { source: 'tmpfs', target: '/dev/shm', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=1777' },

@@ -32,10 +32,12 @@ export class ConsoleRepl {
   constructor(
     private readonly power: (action: PowerAction) => void,
     private readonly log: Log,
+    /** More REPL globals, such as users(). */
+    private readonly extra: Record<string, () => unknown> = {},
   ) {}
 
   start(): void {
-    Object.assign(globalThis, helpers, {
+    Object.assign(globalThis, helpers, this.extra, {
       reboot: () => this.power('reboot'),
       poweroff: () => this.power('poweroff'),
       halt: () => this.power('halt'),

@@ -28,11 +28,11 @@ export interface ShutdownSeams {
   mounts(): MountEntry[];
   /** Reaps orphans that died, so they stop counting as alive. */
   reap(): void;
-  /** Stops what PID 1 itself runs (the console REPL, its children) before the mass SIGTERM. */
-  stopOwn(): void;
+  /** Stops what PID 1 itself runs (users' inits, the console REPL, its children) before the mass SIGTERM. */
+  stopOwn(): void | Promise<void>;
 }
 
-export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void): ShutdownSeams => ({
+export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void | Promise<void>): ShutdownSeams => ({
   sys,
   processes: listProcesses,
   mounts: readMountinfo,
@@ -57,7 +57,7 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
     log.info(`${name} (${Math.round(performance.now() - start)} ms)`);
   };
   log.info(`${action} requested`);
-  await step('stopped console and own children', () => seams.stopOwn());
+  await step('stopped users, console and own children', () => seams.stopOwn());
   await step('sent SIGTERM to all processes', () => seams.sys.killAll(constants.signals.SIGTERM));
   await step('grace period', () => waitForExit(seams, graceMs, log));
   await step('sent SIGKILL to survivors', () => killSurvivors(seams, log));

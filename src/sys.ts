@@ -24,6 +24,7 @@ export interface Sys {
   unshare(flags: number): void;
   prctl(option: number, arg2: number): number;
   sync(): void;
+  dup2(oldfd: number, newfd: number): void;
   /** null when options has WNOHANG and no child changed state. */
   waitpid(pid: number, options: number): WaitResult | null;
 }

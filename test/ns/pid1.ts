@@ -7,10 +7,12 @@ const BOOT_MS = 30_000;
 t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM → reboot', async (t) => {
   const dir = t.testdir({ tree: {}, root: {} });
   const tree = await writeRootTree(`${dir}/tree`);
-  const pid1 = bootNamespace(tree, `${dir}/root`, 'console=ttyS0 nodeos.hostname=ns-test nodeos.loglevel=debug nodeos.shutdown_timeout=700 nodeos.bogus=1');
+  const pid1 = bootNamespace(tree, `${dir}/root`, 'console=ttyS0 nodeos.rootwait=0 nodeos.hostname=ns-test nodeos.loglevel=debug nodeos.shutdown_timeout=700 nodeos.bogus=1');
   t.teardown(() => pid1.child.kill('SIGKILL'));
 
   await pid1.expect('unknown parameter nodeos.bogus', BOOT_MS);
+  await pid1.expect('no users partition LABEL=nodeos-users after 0 s; searched', BOOT_MS);
+  await pid1.expect('this system is ephemeral', BOOT_MS);
   await pid1.expect(/ready in \d+ ms/, BOOT_MS);
   await pid1.expect('nodeos> ', BOOT_MS);
 
@@ -55,7 +57,7 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   process.kill(pid1.hostPid(), 'SIGTERM');
   const steps = [
     'shutdown: reboot requested',
-    'shutdown: stopped console and own children',
+    'shutdown: stopped users, console and own children',
     'shutdown: sent SIGTERM to all processes',
     /shutdown: still running: \S+ \(\d+\)/,
     'shutdown: grace period',
@@ -75,7 +77,7 @@ t.test('SIGUSR2 powers off (SIGINT from a PID namespace), SIGUSR1 halts', async 
   const dir = t.testdir({ tree: {}, a: {}, b: {} });
   const tree = await writeRootTree(`${dir}/tree`);
   for (const [signal, action, mnt] of [['SIGUSR2', 'poweroff', 'a'], ['SIGUSR1', 'halt', 'b']] as const) {
-    const pid1 = bootNamespace(tree, `${dir}/${mnt}`, 'nodeos.shutdown_timeout=200');
+    const pid1 = bootNamespace(tree, `${dir}/${mnt}`, 'nodeos.rootwait=0 nodeos.shutdown_timeout=200');
     t.teardown(() => pid1.child.kill('SIGKILL'));
     await pid1.expect('nodeos> ', BOOT_MS);
     process.kill(pid1.hostPid(), signal);
@@ -87,7 +89,7 @@ t.test('SIGUSR2 powers off (SIGINT from a PID namespace), SIGUSR1 halts', async 
 t.test('a broken boot (no addon) still gives a working REPL, and PID 1 stays up', async (t) => {
   const dir = t.testdir({ tree: {}, root: {} });
   const tree = await writeRootTree(`${dir}/tree`, { addon: false });
-  const pid1 = bootNamespace(tree, `${dir}/root`, '');
+  const pid1 = bootNamespace(tree, `${dir}/root`, 'nodeos.rootwait=0');
   t.teardown(() => pid1.child.kill('SIGKILL'));
   await pid1.expect(/boot failed: Error: sys: addon not found/, BOOT_MS);
   await pid1.expect('starting the emergency REPL', BOOT_MS);

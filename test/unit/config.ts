@@ -67,3 +67,14 @@ t.test('readConfig reads the file, or NODEOS_CMDLINE when set', async (t) => {
   process.env.NODEOS_CMDLINE = 'nodeos.hostname=fromenv';
   t.equal(readConfig(`${dir}/cmdline`).hostname, 'fromenv');
 });
+
+t.test('users partition, drivers and per-user limits', async (t) => {
+  const config = parseCmdline('nodeos.users=PARTUUID=11223344-5566 nodeos.usersfstype=ext4 nodeos.rootwait=3 nodeos.modules=e1000,nls-cp437 nodeos.user_memory_max=256M nodeos.user_pids_max=64');
+  t.match(config, { users: 'PARTUUID=11223344-5566', usersFsType: 'ext4', rootwaitS: 3, modules: ['e1000', 'nls-cp437'], userMemoryMax: '256M', userPidsMax: '64', warnings: [] });
+  t.equal(parseCmdline('nodeos.users=/dev/vdb1').users, '/dev/vdb1');
+  t.equal(parseCmdline('').users, 'LABEL=nodeos-users', 'by default the partition labelled nodeos-users');
+  const bad = parseCmdline('nodeos.users=sda1 nodeos.rootwait=-1 nodeos.modules=a;b nodeos.user_memory_max=lots nodeos.user_pids_max=0');
+  t.match(bad, DEFAULTS);
+  t.equal(bad.warnings.length, 5);
+  t.match(bad.warnings[0], /nodeos.users: expected \/dev\/…, LABEL=/);
+});

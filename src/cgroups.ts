@@ -1,0 +1,59 @@
+// cgroup v2: PID 1 moves itself into init/ (a cgroup with processes cannot
+// hand controllers down), and each user gets users/NAME with memory.max and
+// pids.max, so one user's fork bomb or leak cannot starve PID 1 or the others.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Log } from './log';
+import type { UserLimits } from './users';
+
+export const CGROUP_ROOT = '/sys/fs/cgroup';
+const CONTROLLERS = '+memory +pids';
+
+/** Prepares the hierarchy; false (with a warning) when cgroup2 is not there. */
+export function setupCgroups(log: Log, root = CGROUP_ROOT): boolean {
+  if (!existsSync(join(root, 'cgroup.controllers'))) {
+    log.warn(`no cgroup2 at ${root}: users run without memory and process limits`);
+    return false;
+  }
+  try {
+    mkdirSync(join(root, 'init'), { recursive: true });
+    writeFileSync(join(root, 'init', 'cgroup.procs'), String(process.pid));
+    writeFileSync(join(root, 'cgroup.subtree_control'), CONTROLLERS);
+    mkdirSync(join(root, 'users'), { recursive: true });
+    writeFileSync(join(root, 'users', 'cgroup.subtree_control'), CONTROLLERS);
+    return true;
+  } catch (err) {
+    log.warn(`cgroups: ${(err as Error).message}: users run without memory and process limits`);
+    return false;
+  }
+}
+
+/** The user's cgroup, created with its limits; returns its path. */
+export function userCgroup(name: string, limits: UserLimits, root = CGROUP_ROOT): string {
+  const path = join(root, 'users', name);
+  mkdirSync(path, { recursive: true });
+  writeFileSync(join(path, 'memory.max'), limits.memoryMax);
+  writeFileSync(join(path, 'pids.max'), limits.pidsMax);
+  return path;
+}
+
+export function cgroupPids(path: string): number[] {
+  try {
+    return readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Signals every process of a cgroup; returns how many there were. */
+export function signalCgroup(path: string, signal: NodeJS.Signals): number {
+  const pids = cgroupPids(path);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // Gone already.
+    }
+  }
+  return pids.length;
+}

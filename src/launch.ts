@@ -1,0 +1,134 @@
+// The launcher: started by PID 1 as root for one user, it sets up what the
+// user's init runs in and then becomes it (execve keeps the pid, so PID 1
+// supervises the init itself). Steps, in order: join the user's cgroup; for
+// users other than root, a private mount namespace whose root shows the system
+// read-only, the own home read-write and nothing of the other homes, with a
+// private /tmp, /proc and a minimal /dev; no new privileges (setuid binaries
+// stop working); the user's uid and gid with no supplementary groups; stdout
+// and stderr appended to ~/.nodeos/log/init.log, opened as the user.
+import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
+import { join } from 'node:path';
+import { execve } from './switch-root';
+import { CLONE, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
+
+export interface LaunchSpec {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+  init: string;
+  /** The user's cgroup folder, or empty when there are no cgroups. */
+  cgroup: string;
+  isolate: boolean;
+  env: Record<string, string>;
+}
+
+export const LAUNCH_ENV = 'NODEOS_LAUNCH';
+/** init.log is moved to init.log.1 when it grows past this at a start. */
+export const LOG_ROTATE_BYTES = 1 << 20;
+
+const { NOSUID, NODEV, NOEXEC, BIND, REC, REMOUNT, RDONLY, PRIVATE } = MS;
+/** Where the isolated root is assembled before pivot_root. */
+const ROOTS = '/run/nodeos/roots';
+const SYSTEM_SKIP = new Set(['proc', 'sys', 'dev', 'run', 'tmp', 'home', 'newroot']);
+const DEVICES = ['null', 'zero', 'full', 'random', 'urandom', 'tty'];
+
+function step(name: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    throw new Error(`${name}: ${(err as Error).message}`);
+  }
+}
+
+/** The user's view of the machine, assembled in a tmpfs that then becomes its /. */
+export function isolate(sys: Sys, spec: LaunchSpec): void {
+  sys.unshare(CLONE.NEWNS);
+  sys.mount(null, '/', null, REC | PRIVATE, null); // nothing we mount leaks back out
+  const root = join(ROOTS, spec.name);
+  mkdirSync(root, { recursive: true });
+  sys.mount('tmpfs', root, 'tmpfs', NOSUID | NODEV, 'mode=0755');
+  for (const name of readdirSync('/')) {
+    if (SYSTEM_SKIP.has(name)) continue;
+    const source = `/${name}`;
+    const target = join(root, name);
+    const stat = lstatSync(source);
+    if (stat.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
+    else if (stat.isDirectory()) {
+      mkdirSync(target);
+      sys.mount(source, target, null, BIND | REC, null);
+      sys.mount(null, target, null, BIND | REMOUNT | RDONLY | NOSUID | NODEV, null);
+    }
+  }
+  const home = join(root, spec.home);
+  mkdirSync(home, { recursive: true });
+  sys.mount(spec.home, home, null, BIND, null);
+  sys.mount(null, home, null, BIND | REMOUNT | NOSUID | NODEV, null);
+  mkdirSync(join(root, 'tmp'));
+  sys.mount('tmpfs', join(root, 'tmp'), 'tmpfs', NOSUID | NODEV, 'mode=1777');
+  mkdirSync(join(root, 'proc'));
+  sys.mount('proc', join(root, 'proc'), 'proc', NOSUID | NODEV | NOEXEC, 'hidepid=invisible');
+  minimalDev(sys, join(root, 'dev'));
+  mkdirSync(join(root, '.old'));
+  sys.mount(null, root, null, REMOUNT | RDONLY | NOSUID | NODEV, null);
+  sys.pivotRoot(root, join(root, '.old'));
+  process.chdir('/');
+  sys.umount2('/.old', MNT.DETACH);
+}
+
+function minimalDev(sys: Sys, dev: string): void {
+  mkdirSync(dev);
+  sys.mount('tmpfs', dev, 'tmpfs', NOSUID | NOEXEC, 'mode=0755');
+  for (const name of DEVICES) {
+    writeFileSync(join(dev, name), '');
+    sys.mount(`/dev/${name}`, join(dev, name), null, BIND, null);
+  }
+  mkdirSync(join(dev, 'pts'));
+  sys.mount('devpts', join(dev, 'pts'), 'devpts', NOSUID | NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
+  symlinkSync('pts/ptmx', join(dev, 'ptmx'));
+  mkdirSync(join(dev, 'shm'));
+  sys.mount('tmpfs', join(dev, 'shm'), 'tmpfs', NOSUID | NODEV, 'mode=1777');
+  sys.mount(null, dev, null, REMOUNT | RDONLY | NOSUID | NOEXEC, null);
+}
+
+/** Opens ~/.nodeos/log/init.log for appending (as the user, never through a symlink) onto stdout and stderr. */
+export function redirectToLog(sys: Sys, home: string): void {
+  const dir = join(home, '.nodeos', 'log');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const log = join(dir, 'init.log');
+  try {
+    if (statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
+  } catch {
+    // No log yet.
+  }
+  const fd = openSync(log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
+  sys.dup2(fd, 1);
+  sys.dup2(fd, 2);
+  closeSync(fd);
+}
+
+export function launch(spec: LaunchSpec): never {
+  const sys = loadSys();
+  if (spec.cgroup) step('joining the cgroup', () => writeFileSync(join(spec.cgroup, 'cgroup.procs'), String(process.pid)));
+  if (spec.isolate) step('isolating', () => isolate(sys, spec));
+  step('no new privileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1));
+  step('becoming the user', () => {
+    // These exist on POSIX, which is all NodeOS runs on.
+    process.setgroups!([]);
+    process.setgid!(spec.gid);
+    process.setuid!(spec.uid);
+  });
+  step('opening the log', () => redirectToLog(sys, spec.home));
+  process.chdir(spec.home);
+  return execve(spec.init, [spec.init], spec.env);
+}
+
+// dist/launch.js is started with the spec in its environment.
+if (process.env[LAUNCH_ENV]) {
+  try {
+    launch(JSON.parse(process.env[LAUNCH_ENV]) as LaunchSpec);
+  } catch (err) {
+    process.stderr.write(`launch: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

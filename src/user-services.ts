@@ -1,0 +1,96 @@
+// Starting every user's init under supervision: root first, each in its own
+// cgroup with its limits, through the launcher (dist/launch.js) that isolates
+// it and becomes it. Stopping them in reverse order.
+import { spawn } from 'node:child_process';
+import { chmodSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setupCgroups, signalCgroup, userCgroup } from './cgroups';
+import type { Config } from './config';
+import { LAUNCH_ENV, type LaunchSpec } from './launch';
+import type { Log } from './log';
+import { Service, type Run, type Status } from './supervisor';
+import { discoverUsers, userLimits, type User } from './users';
+
+export const LAUNCHER = join(__dirname, 'launch.js');
+
+export interface UserServices {
+  status(): (Status & { uid: number })[];
+  /** Stops the users, last started first; each gets graceMs after SIGTERM. */
+  stopAll(graceMs: number): Promise<void>;
+}
+
+export function userEnvironment(user: User): Record<string, string> {
+  return {
+    HOME: user.home,
+    USER: user.name,
+    LOGNAME: user.name,
+    PATH: `${user.home}/bin:${user.home}/node_modules/.bin:/usr/bin:/bin`,
+  };
+}
+
+/** Homes are 0700: whatever isolation a user has, the others' files stay closed. */
+function closeHome(user: User, log: Log): void {
+  const mode = statSync(user.home).mode & 0o777;
+  if (mode !== 0o700) {
+    chmodSync(user.home, 0o700);
+    log.info(`${user.name}: home was ${mode.toString(8)}, now 700`);
+  }
+}
+
+function launchRun(spec: LaunchSpec, log: Log): Run {
+  const child = spawn(process.execPath, [LAUNCHER], { env: { [LAUNCH_ENV]: JSON.stringify(spec) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Until the launcher has the log open, its complaints come to us.
+  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+    for (const line of text.split('\n')) if (line) log.warn(`${spec.name}: ${line}`);
+  });
+  return {
+    pid: child.pid,
+    onExit: (listener) => {
+      child.on('exit', listener);
+      child.on('error', (err) => {
+        log.error(`${spec.name}: ${err.message}`);
+        listener(127, null);
+      });
+    },
+  };
+}
+
+export function startUsers(config: Config, log: Log, homes = '/home'): UserServices {
+  const { users, skipped } = discoverUsers(homes);
+  for (const reason of skipped) log.warn(`not started: ${reason}`);
+  if (users.length === 0) log.warn(`no user with an init in ${homes}`);
+  const cgroups = setupCgroups(log);
+  const services = users.map((user) => {
+    closeHome(user, log);
+    const { limits, problems } = userLimits(user.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
+    for (const problem of problems) log.warn(`${user.name}: ${problem}`);
+    const cgroup = cgroups ? userCgroup(user.name, limits) : '';
+    const spec: LaunchSpec = { ...user, cgroup, isolate: user.uid !== 0, env: userEnvironment(user) };
+    let current: Run | undefined;
+    const service = new Service(
+      user.name,
+      {
+        launch: () => (current = launchRun(spec, log)),
+        signal: (signal) => {
+          if (cgroup) signalCgroup(cgroup, signal);
+          else if (current?.pid) process.kill(current.pid, signal);
+        },
+        now: Date.now,
+        after: (ms, fn) => {
+          const timer = setTimeout(fn, ms);
+          return () => clearTimeout(timer);
+        },
+      },
+      log,
+    );
+    service.start();
+    return { user, service };
+  });
+  return {
+    status: () => services.map(({ user, service }) => ({ ...service.status(), uid: user.uid })),
+    async stopAll(graceMs) {
+      for (const { service } of [...services].reverse()) await service.stop(graceMs);
+    },
+  };
+}

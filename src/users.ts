@@ -1,0 +1,114 @@
+// The users: every top-level folder of the users partition is one. Its owner
+// gives the uid and gid; its `init` is what runs. `root` comes first.
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface User {
+  name: string;
+  uid: number;
+  gid: number;
+  /** /home/NAME */
+  home: string;
+  /** The init to execute (symlinks resolved, always inside the home). */
+  init: string;
+}
+
+export interface Discovery {
+  users: User[];
+  /** Folders that are not (runnable) users, and why. */
+  skipped: string[];
+}
+
+const NOT_USERS = new Set(['lost+found']);
+
+/** The user's init, checked: a regular executable file owned by the user, inside the home. */
+export function checkInit(home: string, uid: number): string {
+  const path = join(home, 'init');
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch {
+    throw new Error(lstatExists(path) ? 'init is a dangling symlink' : 'no init');
+  }
+  if (!real.startsWith(`${realpathSync(home)}/`)) throw new Error(`init leads out of the home (${real}): refused`);
+  const stat = statSync(real);
+  if (!stat.isFile()) throw new Error('init is not a regular file');
+  if (stat.uid !== uid) throw new Error(`init is owned by uid ${stat.uid}, not by the user (${uid})`);
+  if ((stat.mode & 0o100) === 0) throw new Error('init is not executable by its owner');
+  return real;
+}
+
+const lstatExists = (path: string) => {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+export function discoverUsers(homes = '/home'): Discovery {
+  const users: User[] = [];
+  const skipped: string[] = [];
+  const names = readdirSync(homes).filter((name) => !name.startsWith('.') && !NOT_USERS.has(name));
+  // root first, then by name: the order users start in (and, reversed, stop in).
+  names.sort((a, b) => (a === 'root' ? -1 : b === 'root' ? 1 : a < b ? -1 : a > b ? 1 : 0));
+  for (const name of names) {
+    const home = join(homes, name);
+    const stat = lstatSync(home);
+    if (!stat.isDirectory()) {
+      skipped.push(`${name}: not a folder`);
+      continue;
+    }
+    try {
+      users.push({ name, uid: stat.uid, gid: stat.gid, home, init: checkInit(home, stat.uid) });
+    } catch (err) {
+      skipped.push(`${name}: ${(err as Error).message}`);
+    }
+  }
+  return { users, skipped };
+}
+
+export interface UserLimits {
+  memoryMax: string;
+  pidsMax: string;
+}
+
+/**
+ * A user's limits: the system's, lowered (never raised) by ~/.nodeos/config.json
+ * ({"memoryMax": "256M", "pidsMax": 100}). Returns the problems it found too.
+ */
+export function userLimits(home: string, system: UserLimits, totalMemory: number): { limits: UserLimits; problems: string[] } {
+  const problems: string[] = [];
+  const cap = { memoryMax: toBytes(system.memoryMax, totalMemory), pidsMax: system.pidsMax === 'max' ? Infinity : Number(system.pidsMax) };
+  let own: { memoryMax?: unknown; pidsMax?: unknown } = {};
+  try {
+    own = JSON.parse(readFileSync(join(home, '.nodeos', 'config.json'), 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`.nodeos/config.json: ${(err as Error).message}`);
+  }
+  let memory = cap.memoryMax;
+  if (own.memoryMax !== undefined) {
+    const wanted = typeof own.memoryMax === 'string' || typeof own.memoryMax === 'number' ? toBytes(String(own.memoryMax), totalMemory) : NaN;
+    if (Number.isNaN(wanted)) problems.push(`.nodeos/config.json: memoryMax ${JSON.stringify(own.memoryMax)} is not a size`);
+    else memory = Math.min(memory, wanted);
+  }
+  let pids = cap.pidsMax;
+  if (own.pidsMax !== undefined) {
+    const wanted = own.pidsMax === 'max' ? Infinity : Number(own.pidsMax);
+    if (!(wanted >= 1)) problems.push(`.nodeos/config.json: pidsMax ${JSON.stringify(own.pidsMax)} is not a count`);
+    else pids = Math.min(pids, wanted);
+  }
+  const text = (n: number) => (n === Infinity ? 'max' : String(Math.floor(n)));
+  return { limits: { memoryMax: text(memory), pidsMax: text(pids) }, problems };
+}
+
+/** "256M", "1G", "75%" (of totalMemory), "max" → bytes (Infinity for max); NaN when unreadable. */
+export function toBytes(size: string, totalMemory: number): number {
+  if (size === 'max') return Infinity;
+  const match = /^(\d+)([KMG%]?)$/.exec(size);
+  if (!match) return NaN;
+  const n = Number(match[1]);
+  if (match[2] === '%') return Math.floor((totalMemory * n) / 100);
+  return n * { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3 }[match[2] as '' | 'K' | 'M' | 'G'];
+}
