@@ -39,6 +39,17 @@ export class Session {
     }
   }
 
+  /** Waits until the output shows a match anywhere (the cursor stays where it is). */
+  async seen(pattern: RegExp | string, timeoutMs: number): Promise<void> {
+    const saved = this.cursor;
+    this.cursor = 0;
+    try {
+      await this.expect(pattern, timeoutMs);
+    } finally {
+      this.cursor = saved;
+    }
+  }
+
   send(text: string): void {
     this.child.stdin!.write(text);
   }

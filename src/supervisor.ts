@@ -71,7 +71,10 @@ export class Service {
     this.wanted = 'down';
     this.cancelTimer?.();
     if (this.state !== 'running' && this.state !== 'stopping') {
-      if (this.state === 'backoff') this.setState('stopped');
+      if (this.state === 'backoff') {
+        this.setState('stopped');
+        this.log.info(`${this.name}: stopped (was waiting to restart)`);
+      }
       return Promise.resolve();
     }
     const done = new Promise<void>((resolve) => this.stopped.push(resolve));

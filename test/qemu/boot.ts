@@ -9,10 +9,12 @@ import { ROOT } from '../../build/paths';
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 const BOOT_MS = 180_000; // TCG on a loaded 2-core machine
 
-t.test('boots to the REPL as PID 1, answers, and powers off cleanly', async (t) => {
+t.test('without a users partition: says so, boots to the REPL as PID 1, answers, powers off cleanly', async (t) => {
   t.ok(existsSync(manifest), 'the image is built (npm test builds it)');
-  const guest = bootGuest(manifest);
+  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2' });
   t.teardown(() => guest.child.kill('SIGKILL'));
+  await guest.expect('no users partition LABEL=nodeos-users after 2 s; searched', BOOT_MS);
+  await guest.expect('this system is ephemeral, changes are lost at power-off', BOOT_MS);
 
   await guest.expect(/nodeos: boot: ready in \d+ ms/, BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
