@@ -57,3 +57,15 @@ export function signalCgroup(path: string, signal: NodeJS.Signals): number {
   }
   return pids.length;
 }
+
+/** Kills whatever a previous run left in a cgroup (cgroup.kill, Linux ≥ 5.14), so a restart starts clean. */
+export function emptyCgroup(path: string, log: Log): void {
+  const left = cgroupPids(path).length;
+  if (left === 0) return;
+  try {
+    writeFileSync(join(path, 'cgroup.kill'), '1');
+    log.info(`${path}: killed ${left} leftover process(es)`);
+  } catch (err) {
+    log.warn(`${path}: ${(err as Error).message}`);
+  }
+}

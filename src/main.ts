@@ -21,6 +21,7 @@ import { findUsersPartition, mountUsersPartition } from './users-partition';
 import { startUsers } from './user-services';
 
 const log = logger('boot');
+const HOTPLUG_POLL_MS = 5000;
 
 function main(): void {
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
@@ -49,6 +50,7 @@ async function boot(): Promise<void> {
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
   const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
+  if (stage === 'system') watchForDevices(sys);
   const power = powerControl(sys, config, reaper, async () => {
     await users?.stopAll(config.shutdownTimeoutMs);
     repl.stop();
@@ -69,6 +71,12 @@ async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
     return;
   }
   switchRoot(sys, { mountHome: (target) => mountUsersPartition(sys, device, target, config, logger('users')) }, logger('switch-root'));
+}
+
+/** Drivers for devices plugged in later (a USB stick), by looking again every few seconds. */
+function watchForDevices(sys: Sys): void {
+  const loader = new ModuleLoader(sys, logger('modules'));
+  setInterval(() => loader.coldplug(), HOTPLUG_POLL_MS);
 }
 
 /** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */

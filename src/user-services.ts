@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { chmodSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { setupCgroups, signalCgroup, userCgroup } from './cgroups';
+import { emptyCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
@@ -71,7 +71,10 @@ export function startUsers(config: Config, log: Log, homes = '/home'): UserServi
     const service = new Service(
       user.name,
       {
-        launch: () => (current = launchRun(spec, log)),
+        launch: () => {
+          if (cgroup) emptyCgroup(cgroup, log); // what the last run left behind goes first
+          return (current = launchRun(spec, log));
+        },
         signal: (signal) => {
           if (cgroup) signalCgroup(cgroup, signal);
           else if (current?.pid) process.kill(current.pid, signal);

@@ -49,18 +49,29 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
     t.match(report.PATH, `/home/${name}/bin:/home/${name}/node_modules/.bin:`);
     t.equal(report.noNewPrivs, '1', `${name}: no new privileges`);
   }
-  t.same(reports.root.homes, ['.hidden', 'alice', 'bob', 'carol', 'dave', 'lost+found', 'root'], 'root sees every home');
+  t.same(reports.root.homes, ['.hidden', 'alice', 'bob', 'carol', 'dave', 'erin', 'lost+found', 'root'], 'root sees every home');
   t.same(reports.alice.homes, ['alice'], 'alice sees only her home');
   t.match(reports.alice, { listBob: 'ENOENT', readBob: 'ENOENT', writeBob: 'ENOENT', writeSystem: 'EROFS', writeTmp: 'ok' }, 'other homes are invisible, the system read-only');
   t.equal(reports.alice.suid, String(UIDS.alice), 'a setuid-root binary in a home gives no root');
 
   // alice cannot signal bob's processes.
   const users = await guest.value<{ name: string; pid: number; state: string; uid: number }[]>('users()');
-  t.same(users.map((u) => [u.name, u.uid]), [['root', 0], ['alice', 1000], ['bob', 1001], ['carol', 1002]], 'root first, then by name');
+  t.same(users.map((u) => [u.name, u.uid]), [['root', 0], ['alice', 1000], ['bob', 1001], ['carol', 1002], ['erin', 1004]], 'root first, then by name');
   const bob = users.find((u) => u.name === 'bob')!;
   await guest.eval(`fs.writeFileSync('/home/alice/victim.pid', '${bob.pid}')`);
   t.equal(await waitJson(guest, '/home/alice/kill.json'), 'EPERM', "alice cannot signal bob's init");
   t.match(await guest.value("users().find((u) => u.name === 'bob')"), { state: 'running', pid: bob.pid }, 'bob is unharmed');
+
+  // Limits: bob lowered his; erin's fork bomb hits hers, and everyone else carries on.
+  const cgroup = (user: string, file: string) => guest.value<string>(`fs.readFileSync('/sys/fs/cgroup/users/${user}/${file}', 'utf8').trim()`);
+  t.equal(await cgroup('bob', 'memory.max'), String(256 * 1024 * 1024), "bob's memory.max from his config");
+  t.equal(await cgroup('bob', 'pids.max'), '200');
+  t.equal(await cgroup('erin', 'pids.max'), '30');
+  await until(guest, "/^max [1-9]/m.test(fs.readFileSync('/sys/fs/cgroup/users/erin/pids.events', 'utf8'))");
+  t.ok(Number(await cgroup('erin', 'pids.current')) <= 30, "erin's processes stay under her limit");
+  t.match(await cgroup('alice', 'memory.max'), /^\d+$/, 'everyone has a memory limit (75% of RAM by default)');
+  t.match(await guest.value("users().find((u) => u.name === 'bob')"), { state: 'running' }, 'bob is untouched by the bomb');
+  t.equal(await guest.value('1 + 1'), 2, 'PID 1 still answers');
 
   // carol crashes at once and is restarted with growing delays.
   await guest.seen('carol: exited with code 1; restarting in 4 s', BOOT_MS);
@@ -69,7 +80,7 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   t.match(await guest.value("fs.readFileSync('/home/carol/.nodeos/log/init.log', 'utf8')"), /carol crashes\ncarol crashes\n/, "the init's output is in its log");
 
   await powerOff(t, guest);
-  t.match(guest.output, /users: carol: stopped[\s\S]*users: bob: stopped[\s\S]*users: alice: stopped[\s\S]*users: root: stopped[\s\S]*shutdown: unmounted filesystems/, 'users stop in reverse order, before unmounting');
+  t.match(guest.output, /users: erin: stopped[\s\S]*users: carol: stopped[\s\S]*users: bob: stopped[\s\S]*users: alice: stopped[\s\S]*users: root: stopped[\s\S]*shutdown: unmounted filesystems/, 'users stop in reverse order, before unmounting');
   t.match(guest.output, /users: alice: stopped \(code 0\)/, 'alice exited on SIGTERM, as her init says');
   const fsck = spawnSync('e2fsck', ['-fn', image], { encoding: 'utf8' });
   t.equal(fsck.status, 0, `e2fsck finds the image clean\n${fsck.stdout}`);
