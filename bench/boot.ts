@@ -36,6 +36,8 @@ const ms = (seconds: number) => Math.round(seconds * 1000);
 
 export async function bootBenchmark(manifestPath: string, runs: number) {
   const manifest = readManifest(manifestPath);
+  if (!manifest.initramfs) throw new Error('bench: the floor comparison needs an image with a separate initramfs (--kernel debian)');
+  const initramfs = manifest.initramfs;
   const node = await nodeInputs(manifest.arch);
   const floorPath = join(dirname(manifestPath), 'floor.cpio.gz');
   await writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init: Buffer.from(FLOOR_INIT) }), floorPath);
@@ -47,14 +49,14 @@ export async function bootBenchmark(manifestPath: string, runs: number) {
   }
   const nodeGzBytes = gzipSync(node.node, { level: 9 }).length;
   const ratio = median(nodeos) / median(floor);
-  const overheadBytes = manifest.initramfs.bytes - nodeGzBytes;
+  const overheadBytes = initramfs.bytes - nodeGzBytes;
   return {
     runs,
     kernel: manifest.kernel.version,
     node: manifest.node.version,
     runInitToReadyMs: { nodeos: ms(median(nodeos)), floor: ms(median(floor)), nodeosSamples: nodeos.map(ms), floorSamples: floor.map(ms) },
     ratio: Number(ratio.toFixed(3)),
-    initramfsBytes: manifest.initramfs.bytes,
+    initramfsBytes: initramfs.bytes,
     nodeGzBytes,
     overheadBytes,
     targets: TARGETS,

@@ -6,6 +6,8 @@ import { bootBenchmark } from '../bench/boot';
 import { buildImage, MANIFEST } from './image';
 import { runInteractive } from './qemu';
 import { buildUsersImage, parseOwner } from './users-image';
+import { buildPcImage } from './pc-image';
+import { progress } from './exec';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -19,9 +21,17 @@ interface Command {
 const target: Options = {
   arch: { type: 'string', default: 'x64' },
   out: { type: 'string', default: 'out' },
+  kernel: { type: 'string', default: 'debian' },
+};
+const platform: Options = {
+  platform: { type: 'string', default: 'qemu' },
+  users: { type: 'string' },
+  'users-size': { type: 'string', default: '512M' },
+  owner: { type: 'string', multiple: true },
 };
 const boot: Options = {
   append: { type: 'string' },
+  pc: { type: 'boolean', default: false },
   users: { type: 'string' },
   disk: { type: 'string', multiple: true },
   'no-reboot': { type: 'boolean', default: false },
@@ -31,12 +41,22 @@ const boot: Options = {
 const manifestOf = (values: Record<string, unknown>) => join(resolve(String(values.out)), String(values.arch), MANIFEST);
 
 async function build(values: Record<string, unknown>): Promise<string> {
-  const { path, built } = await buildImage(String(values.arch), String(values.out));
+  const kernel = String(values.kernel);
+  if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
+  const { path, built } = await buildImage(String(values.arch), String(values.out), kernel);
   process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
+  if (values.platform === 'pc') {
+    const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
+    const disk = await progress('writing the PC disk image', () =>
+      buildPcImage(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners }),
+    );
+    process.stderr.write(`nodeos: wrote ${disk}\n`);
+  } else if (values.platform !== 'qemu') throw new Error(`--platform ${String(values.platform)}: expected qemu or pc`);
   return path;
 }
 
 const bootOptions = (values: Record<string, unknown>) => ({
+  pcDisk: values.pc ? join(resolve(String(values.out)), String(values.arch), 'disk.img') : undefined,
   append: values.append as string | undefined,
   users: values.users as string | undefined,
   disks: (values.disk as string[] | undefined) ?? [],
@@ -46,22 +66,23 @@ const bootOptions = (values: Record<string, unknown>) => ({
 
 const COMMANDS: Record<string, Command> = {
   build: {
-    usage: 'nodeos build [--arch x64] [--out out]',
-    summary: 'Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first).',
-    options: target,
+    usage: 'nodeos build [--arch x64] [--out out] [--kernel debian|custom] [--platform qemu|pc] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …]',
+    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc also writes OUT/ARCH/disk.img (GPT: ESP with systemd-boot, users partition from DIR).",
+    options: { ...target, ...platform },
     run: async (values) => (await build(values), 0),
   },
   run: {
-    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …]',
-    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot.',
+    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc]',
+    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/disk.img through UEFI firmware (OVMF).',
     options: { ...target, ...boot },
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
   },
   start: {
-    usage: 'nodeos start [same options as run]',
+    usage: 'nodeos start [same options as build and run]',
     summary: 'Build the image when it is stale, then run it.',
     options: { ...target, ...boot },
-    run: async (values) => runInteractive(await build(values), bootOptions(values)),
+    // --pc needs the disk image too (its users partition empty: use build for more).
+    run: async (values) => runInteractive(await build({ ...values, platform: values.pc ? 'pc' : 'qemu', users: undefined, 'users-size': '512M' }), bootOptions(values)),
   },
   'users-image': {
     usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …]',

@@ -1,7 +1,7 @@
 // `nodeos build`: kernel + initramfs + manifest.json for one architecture.
 // Inputs are fingerprinted, so an unchanged image is not rebuilt.
 import { createHash } from 'node:crypto';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -11,6 +11,7 @@ import { initramfsEntries } from '../initramfs/layout';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
 import { moduleEntries } from './modules';
+import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries } from './node-binary';
 import { ADDON, BUNDLE, ENV, LAUNCHER } from './paths';
 import { archInfo } from './versions';
@@ -19,7 +20,8 @@ export interface Manifest {
   arch: string;
   /** Paths are relative to the manifest. */
   kernel: { path: string; package: string; version: string };
-  initramfs: { path: string; bytes: number };
+  /** Absent when the kernel carries it (the custom kernel). */
+  initramfs?: { path: string; bytes: number };
   cmdline: string;
   node: { version: string };
   /** Kernel modules in the initramfs; wanted ones this kernel lacks. */
@@ -35,9 +37,11 @@ export const defaultCmdline = (arch: string) => `console=${archInfo(arch).consol
 /** mtimes in the archive: SOURCE_DATE_EPOCH, else 0, so builds are reproducible. */
 export const sourceDateEpoch = () => Number(process.env.SOURCE_DATE_EPOCH ?? 0) || 0;
 
-export async function writeInitramfs(entries: readonly CpioEntry[], file: string): Promise<number> {
+/** Writes the archive gzip-compressed, or plain (for the kernel to embed and compress itself). */
+export async function writeInitramfs(entries: readonly CpioEntry[], file: string, { gzip = true } = {}): Promise<number> {
   mkdirSync(dirname(file), { recursive: true });
-  await pipeline(Readable.from(cpioChunks(entries, sourceDateEpoch())), createGzip({ level: 9 }), createWriteStream(`${file}.tmp`));
+  const stages = gzip ? [createGzip({ level: 9 })] : [];
+  await pipeline(Readable.from(cpioChunks(entries, sourceDateEpoch())), ...(stages as [ReturnType<typeof createGzip>]), createWriteStream(`${file}.tmp`));
   renameSync(`${file}.tmp`, file);
   return statSync(file).size;
 }
@@ -48,8 +52,11 @@ export async function nodeInputs(arch: string) {
   return { version: node.version, node: readFileSync(node.stripped), libs: sharedLibraries(node.stripped) };
 }
 
-export async function buildImage(arch: string, out: string): Promise<{ manifest: Manifest; path: string; built: boolean }> {
+export type KernelChoice = 'debian' | 'custom';
+
+export async function buildImage(arch: string, out: string, kernelChoice: KernelChoice = 'debian'): Promise<{ manifest: Manifest; path: string; built: boolean }> {
   for (const file of [BUNDLE, ADDON, LAUNCHER, ENV]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
+  if (kernelChoice === 'custom' && arch !== 'x64') throw new Error('build: the custom kernel is built for x64 only');
   const dir = resolve(out, arch);
   const path = join(dir, MANIFEST);
   const [kernel, node] = [await debianKernel(arch), await nodeInputs(arch)];
@@ -57,25 +64,36 @@ export async function buildImage(arch: string, out: string): Promise<{ manifest:
   const addon = readFileSync(ADDON);
   const [launcher, env] = [readFileSync(LAUNCHER), readFileSync(ENV)];
   const cmdline = defaultCmdline(arch);
-  const fingerprint = hash([arch, kernel.package, kernel.version, node.version, cmdline, String(sourceDateEpoch()), readFileSync(__filename), init, addon, launcher, env, ...node.libs.map((l) => l.data)]);
+  const fragment = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : Buffer.alloc(0);
+  const fingerprint = hash([arch, kernelChoice, fragment, kernel.package, kernel.version, node.version, cmdline, String(sourceDateEpoch()), readFileSync(__filename), init, addon, launcher, env, ...node.libs.map((l) => l.data)]);
   if (existsSync(path)) {
     const old = readManifest(path);
-    if (old.fingerprint === fingerprint && existsSync(join(dir, old.initramfs.path))) return { manifest: old, path, built: false };
+    if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
   }
-  const modules = moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
-  const bytes = await progress('writing initramfs', () =>
-    writeInitramfs(initramfsEntries({ node: node.node, libs: node.libs, init, addon, launcher, env, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')),
-  );
-  copyFileSync(kernel.image, join(dir, 'vmlinuz'));
-  const manifest: Manifest = {
-    arch,
-    kernel: { path: 'vmlinuz', package: kernel.package, version: kernel.version },
-    initramfs: { path: 'initramfs.cpio.gz', bytes },
-    cmdline,
-    node: { version: node.version },
-    modules: { included: modules.modules.map((m) => m.name), missing: modules.missing },
-    fingerprint,
-  };
+  const common = { node: node.node, libs: node.libs, init, addon, launcher, env };
+  let manifest: Manifest;
+  if (kernelChoice === 'custom') {
+    // Every driver is built in: no modules in the archive.
+    const cpio = join(dir, 'initramfs.cpio');
+    await progress('writing initramfs (to embed)', () => writeInitramfs(initramfsEntries(common), cpio, { gzip: false }));
+    const custom = await customKernel(cpio);
+    copyFileSync(custom.image, join(dir, 'vmlinuz'));
+    rmSync(cpio);
+    manifest = { arch, kernel: { path: 'vmlinuz', package: 'linux-source (custom, initramfs embedded)', version: custom.version }, cmdline, node: { version: node.version }, modules: { included: [], missing: [] }, fingerprint };
+  } else {
+    const modules = moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
+    const bytes = await progress('writing initramfs', () => writeInitramfs(initramfsEntries({ ...common, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')));
+    copyFileSync(kernel.image, join(dir, 'vmlinuz'));
+    manifest = {
+      arch,
+      kernel: { path: 'vmlinuz', package: kernel.package, version: kernel.version },
+      initramfs: { path: 'initramfs.cpio.gz', bytes },
+      cmdline,
+      node: { version: node.version },
+      modules: { included: modules.modules.map((m) => m.name), missing: modules.missing },
+      fingerprint,
+    };
+  }
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, path, built: true };
 }

@@ -3,7 +3,8 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { accelArgs, chooseAccel } from './accel';
-import { readManifest } from './image';
+import { existsSync } from 'node:fs';
+import { readManifest, type Manifest } from './image';
 import { Session } from './session';
 import { archInfo } from './versions';
 
@@ -19,7 +20,11 @@ export interface BootOptions {
   users?: string;
   /** More disk images, attached as further virtio disks. */
   disks?: readonly string[];
+  /** Boot this whole-disk image (OUT/ARCH/disk.img) through UEFI firmware instead of -kernel. */
+  pcDisk?: string;
 }
+
+export const OVMF = '/usr/share/ovmf/OVMF.fd';
 
 /** Raw disk images as virtio block devices (/dev/vda, /dev/vdb … in that order). */
 const driveArgs = (files: readonly string[]) => files.flatMap((file) => ['-drive', `file=${file},format=raw,if=virtio`]);
@@ -33,13 +38,24 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     '-nographic',
     ...['-m', options.memory ?? '1G', '-smp', '2'],
     ...accelArgs(chooseAccel(qemu, kernel)),
-    ...['-kernel', kernel],
-    ...['-initrd', options.initramfs ?? join(dir, manifest.initramfs.path)],
-    ...['-append', [manifest.cmdline, options.append].filter(Boolean).join(' ')],
+    ...(options.pcDisk ? firmwareBoot(options) : directBoot(manifest, dir, kernel, options)),
     ...(options.noReboot ? ['-no-reboot'] : []),
-    ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
+    ...driveArgs([...(options.pcDisk ? [options.pcDisk] : []), ...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
+}
+
+/** QEMU loads the kernel and initramfs itself, with our command line. */
+function directBoot(manifest: Manifest, dir: string, kernel: string, options: BootOptions): string[] {
+  const initramfs = options.initramfs ?? (manifest.initramfs && join(dir, manifest.initramfs.path));
+  return ['-kernel', kernel, ...(initramfs ? ['-initrd', initramfs] : []), '-append', [manifest.cmdline, options.append].filter(Boolean).join(' ')];
+}
+
+/** UEFI firmware boots the disk as a PC would; the command line is the boot loader's. */
+function firmwareBoot(options: BootOptions): string[] {
+  if (!existsSync(OVMF)) throw new Error(`run: no UEFI firmware at ${OVMF} (apt-get install ovmf)`);
+  if (options.append) throw new Error('run: --append does not reach a kernel booted from disk; edit loader/entries/nodeos.conf on its ESP');
+  return ['-bios', OVMF];
 }
 
 /** Boots on this terminal; resolves with QEMU's exit code (0 after a power-off). */

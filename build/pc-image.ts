@@ -1,0 +1,95 @@
+// `nodeos build --platform pc`: one disk image for PCs, to write to a USB
+// stick or a disk. GPT with two partitions: the EFI System Partition
+// (FAT32, read-only to the system: systemd-boot from Debian's package, the
+// kernel and the initramfs) and the users partition (ext4, label
+// nodeos-users). Built from files, without root or loop devices.
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { exec } from './exec';
+import { readManifest } from './image';
+import { buildUsersImage, type Owner } from './users-image';
+
+export const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
+export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
+export const LINUX_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
+const MiB = 1024 * 1024;
+const SECTOR = 512;
+
+export interface PcImageOptions {
+  /** The users partition's contents; empty when not given. */
+  usersDir?: string;
+  usersSize: string;
+  owners: Readonly<Record<string, Owner>>;
+}
+
+/** systemd-boot's configuration: boot the one entry at once. */
+export function loaderFiles(cmdline: string, initramfs: string | undefined): Record<string, string> {
+  return {
+    'loader/loader.conf': 'default nodeos.conf\ntimeout 0\neditor no\n',
+    'loader/entries/nodeos.conf': `title NodeOS\nlinux /vmlinuz\n${initramfs ? `initrd /${initramfs}\n` : ''}options ${cmdline}\n`,
+  };
+}
+
+/** The sfdisk script for the disk: ESP first, then the users partition, sizes in sectors. */
+export function partitionScript(espSectors: number, usersSectors: number): string {
+  const first = MiB / SECTOR;
+  return [
+    'label: gpt',
+    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, name="nodeos-boot"`,
+    `start=${first + espSectors}, size=${usersSectors}, type=${LINUX_TYPE}, name="nodeos-users"`,
+    '',
+  ].join('\n');
+}
+
+const roundUp = (bytes: number, unit: number) => Math.ceil(bytes / unit) * unit;
+
+function espImage(manifestPath: string, file: string): number {
+  const manifest = readManifest(manifestPath);
+  const dir = dirname(manifestPath);
+  const payload = [manifest.kernel.path, manifest.initramfs?.path].filter((p): p is string => !!p);
+  const bytes = payload.reduce((sum, p) => sum + statSync(join(dir, p)).size, 0);
+  const size = Math.max(64 * MiB, roundUp(bytes * 1.1 + 8 * MiB, MiB));
+  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-n', 'NODEOS-BOOT', file, String(size / 1024)]);
+  const staging = mkdtempSync(join(tmpdir(), 'nodeos-esp-'));
+  try {
+    const mtools = (args: string[]) => exec('mtools', args[0], ['-i', file, ...args.slice(1)], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+    for (const folder of ['::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries']) mtools(['mmd', folder]);
+    mtools(['mcopy', SYSTEMD_BOOT, '::/EFI/BOOT/BOOTX64.EFI']);
+    mtools(['mcopy', join(dir, manifest.kernel.path), '::/vmlinuz']);
+    if (manifest.initramfs) mtools(['mcopy', join(dir, manifest.initramfs.path), `::/${manifest.initramfs.path}`]);
+    for (const [path, text] of Object.entries(loaderFiles(manifest.cmdline, manifest.initramfs?.path))) {
+      const local = join(staging, path.replace(/\//g, '_'));
+      writeFileSync(local, text);
+      mtools(['mcopy', local, `::/${path}`]);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return size;
+}
+
+/** Writes OUT/ARCH/disk.img next to the manifest; returns its path. */
+export function buildPcImage(manifestPath: string, options: PcImageOptions): string {
+  const dir = dirname(manifestPath);
+  const disk = join(dir, 'disk.img');
+  const [esp, users] = [join(dir, 'esp.img.tmp'), join(dir, 'users.img.tmp')];
+  const empty = mkdtempSync(join(tmpdir(), 'nodeos-users-'));
+  try {
+    const espBytes = espImage(manifestPath, esp);
+    buildUsersImage(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners });
+    const usersBytes = statSync(users).size;
+    // 1 MiB before the first partition, 1 MiB after the last for the backup GPT.
+    rmSync(disk, { force: true });
+    exec('truncate', 'truncate', ['-s', String(MiB + espBytes + usersBytes + MiB), disk]);
+    exec('sfdisk', 'sfdisk', ['--quiet', disk], { input: partitionScript(espBytes / SECTOR, usersBytes / SECTOR) });
+    for (const [image, offset] of [[esp, MiB], [users, MiB + espBytes]] as const) {
+      exec('dd', 'dd', [`if=${image}`, `of=${disk}`, 'bs=1M', `seek=${offset / MiB}`, 'conv=notrunc,sparse', 'status=none']);
+    }
+  } finally {
+    for (const file of [esp, users]) rmSync(file, { force: true });
+    rmSync(empty, { recursive: true, force: true });
+  }
+  return disk;
+}
+
