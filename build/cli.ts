@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { join, resolve } from 'node:path';
 import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
+import { kernelBenchmark } from '../bench/kernels';
 import { buildImage, MANIFEST } from './image';
 import { runInteractive } from './qemu';
 import { buildUsersImage, parseOwner } from './users-image';
@@ -45,13 +46,14 @@ async function build(values: Record<string, unknown>): Promise<string> {
   if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
   const { path, built } = await buildImage(String(values.arch), String(values.out), kernel);
   process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
-  if (values.platform === 'pc') {
+  const platformName = values.platform ?? 'qemu';
+  if (platformName === 'pc') {
     const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
     const disk = await progress('writing the PC disk image', () =>
       buildPcImage(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners }),
     );
     process.stderr.write(`nodeos: wrote ${disk}\n`);
-  } else if (values.platform !== 'qemu') throw new Error(`--platform ${String(values.platform)}: expected qemu or pc`);
+  } else if (platformName !== 'qemu') throw new Error(`--platform ${String(platformName)}: expected qemu or pc`);
   return path;
 }
 
@@ -107,11 +109,16 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => (await buildAddon(String(values.arch)), 0),
   },
   bench: {
-    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3]',
-    summary: 'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone.',
-    options: { ...target, runs: { type: 'string', default: '3' } },
+    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom]',
+    summary:
+      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready.',
+    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' } },
     run: async (values) => {
-      console.log(JSON.stringify(await bootBenchmark(await build(values), Number(values.runs)), null, 2));
+      const manifest = await build(values);
+      const runs = Number(values.runs);
+      const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs) };
+      if (values.custom) report.kernels = await kernelBenchmark(manifest, await build({ ...values, out: values.custom, kernel: 'custom' }), runs);
+      console.log(JSON.stringify(report, null, 2));
       return 0;
     },
   },

@@ -64,36 +64,41 @@ export async function buildImage(arch: string, out: string, kernelChoice: Kernel
   const addon = readFileSync(ADDON);
   const [launcher, env] = [readFileSync(LAUNCHER), readFileSync(ENV)];
   const cmdline = defaultCmdline(arch);
-  const fragment = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : Buffer.alloc(0);
-  const fingerprint = hash([arch, kernelChoice, fragment, kernel.package, kernel.version, node.version, cmdline, String(sourceDateEpoch()), readFileSync(__filename), init, addon, launcher, env, ...node.libs.map((l) => l.data)]);
+  const common = { node: node.node, libs: node.libs, init, addon, launcher, env };
+  // The custom kernel has every driver built in: no modules in its archive.
+  const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
+  const entries = initramfsEntries({ ...common, extra: modules?.entries ?? [] });
+  // What the image is made of, byte for byte: equal means up to date.
+  const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
+  const fingerprint = hash([arch, kernelChoice, kernelInput, cmdline, ...cpioChunks(entries, sourceDateEpoch())]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
   }
-  const common = { node: node.node, libs: node.libs, init, addon, launcher, env };
-  let manifest: Manifest;
+  let kernelInfo: Manifest['kernel'];
+  let initramfs: Manifest['initramfs'];
   if (kernelChoice === 'custom') {
-    // Every driver is built in: no modules in the archive.
     const cpio = join(dir, 'initramfs.cpio');
-    await progress('writing initramfs (to embed)', () => writeInitramfs(initramfsEntries(common), cpio, { gzip: false }));
+    await progress('writing initramfs (to embed)', () => writeInitramfs(entries, cpio, { gzip: false }));
     const custom = await customKernel(cpio);
     copyFileSync(custom.image, join(dir, 'vmlinuz'));
     rmSync(cpio);
-    manifest = { arch, kernel: { path: 'vmlinuz', package: 'linux-source (custom, initramfs embedded)', version: custom.version }, cmdline, node: { version: node.version }, modules: { included: [], missing: [] }, fingerprint };
+    kernelInfo = { path: 'vmlinuz', package: 'linux-source (custom, initramfs embedded)', version: custom.version };
   } else {
-    const modules = moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
-    const bytes = await progress('writing initramfs', () => writeInitramfs(initramfsEntries({ ...common, extra: modules.entries }), join(dir, 'initramfs.cpio.gz')));
+    const bytes = await progress('writing initramfs', () => writeInitramfs(entries, join(dir, 'initramfs.cpio.gz')));
     copyFileSync(kernel.image, join(dir, 'vmlinuz'));
-    manifest = {
-      arch,
-      kernel: { path: 'vmlinuz', package: kernel.package, version: kernel.version },
-      initramfs: { path: 'initramfs.cpio.gz', bytes },
-      cmdline,
-      node: { version: node.version },
-      modules: { included: modules.modules.map((m) => m.name), missing: modules.missing },
-      fingerprint,
-    };
+    kernelInfo = { path: 'vmlinuz', package: kernel.package, version: kernel.version };
+    initramfs = { path: 'initramfs.cpio.gz', bytes };
   }
+  const manifest: Manifest = {
+    arch,
+    kernel: kernelInfo,
+    ...(initramfs && { initramfs }),
+    cmdline,
+    node: { version: node.version },
+    modules: { included: modules?.modules.map((m) => m.name) ?? [], missing: modules?.missing ?? [] },
+    fingerprint,
+  };
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, path, built: true };
 }
