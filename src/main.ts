@@ -16,7 +16,7 @@ import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
 import { disableCtrlAltDel, handleSignals } from './signals';
 import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
-import { STAGE_ENV, switchRoot } from './switch-root';
+import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
 import { startUsers } from './user-services';
 
@@ -70,7 +70,13 @@ async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
     log.warn('no users partition: this system is ephemeral, changes are lost at power-off');
     return;
   }
-  switchRoot(sys, { mountHome: (target) => mountUsersPartition(sys, device, target, config, logger('users')) }, logger('switch-root'));
+  try {
+    prepareRoot(sys, (target) => mountUsersPartition(sys, device, target, config, logger('users')));
+  } catch (err) {
+    log.error(`${(err as Error).message}: staying in the initramfs (ephemeral)`);
+    return;
+  }
+  switchRoot(sys, logger('switch-root'));
 }
 
 /** Drivers for devices plugged in later (a USB stick), by looking again every few seconds. */

@@ -8,7 +8,7 @@
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, chmodSync, lchownSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from './log';
-import { MS, type Sys } from './sys';
+import { MNT, MS, type Sys } from './sys';
 
 export const NEW_ROOT = '/newroot';
 /** Mounts carried over into the new root (/tmp included: its files survive the switch). */
@@ -50,25 +50,34 @@ function step<T>(name: string, fn: () => T): T {
   }
 }
 
-export interface SwitchRootPlan {
-  /** Mounts whatever belongs under the new root (the users partition at /home) before it turns read-only. */
-  mountHome(target: string): void;
-}
-
 /** process.execve (Node ≥ 22.15): replaces this process, keeping its pid. */
 export function execve(file: string, args: string[], env: NodeJS.ProcessEnv): never {
   return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(file, args, env);
 }
 
-export function switchRoot(sys: Sys, plan: SwitchRootPlan, log: Log): never {
+/**
+ * The new root, with the users partition mounted at its /home by `mountHome`.
+ * Nothing is moved yet: if this fails, it is undone and the initramfs is as it was.
+ */
+export function prepareRoot(sys: Sys, mountHome: (target: string) => void): void {
   step('new root', () => {
     mkdirSync(NEW_ROOT, { recursive: true });
     sys.mount('tmpfs', NEW_ROOT, 'tmpfs', MS.NODEV, 'mode=0755');
   });
+  try {
+    mkdirSync(join(NEW_ROOT, 'home'), { mode: 0o755 });
+    step('mounting /home', () => mountHome(join(NEW_ROOT, 'home')));
+  } catch (err) {
+    sys.umount2(NEW_ROOT, MNT.DETACH);
+    throw err;
+  }
+}
+
+/** Moves the system into the prepared root, enters it and executes PID 1 again there. */
+export function switchRoot(sys: Sys, log: Log): never {
   const bytes = step('moving the initramfs', () => moveTree('/', NEW_ROOT, new Set([NEW_ROOT, ...MOVED_MOUNTS])));
   log.info(`moved ${Math.round(bytes / 1048576)} MiB of system files into a tmpfs`);
-  for (const dir of [...MOVED_MOUNTS, '/home']) mkdirSync(join(NEW_ROOT, dir), { recursive: true, mode: 0o755 });
-  step('mounting /home', () => plan.mountHome(join(NEW_ROOT, 'home')));
+  for (const dir of MOVED_MOUNTS) mkdirSync(join(NEW_ROOT, dir), { recursive: true, mode: 0o755 });
   // The system files are read-only from here on; what must be writable is a mount of its own.
   step('read-only system', () => sys.mount(null, NEW_ROOT, null, MS.REMOUNT | MS.RDONLY | MS.NODEV, null));
   for (const mount of MOVED_MOUNTS) step(`moving ${mount}`, () => sys.mount(mount, join(NEW_ROOT, mount), null, MS.MOVE, null));

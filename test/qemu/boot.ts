@@ -5,15 +5,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
+import { buildUsersImage } from '../../build/users-image';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 const BOOT_MS = 180_000; // TCG on a loaded 2-core machine
 
-t.test('without a users partition: says so, boots to the REPL as PID 1, answers, powers off cleanly', async (t) => {
+t.test('without a users partition: says what it searched, boots to the REPL as PID 1, answers, powers off cleanly', async (t) => {
   t.ok(existsSync(manifest), 'the image is built (npm test builds it)');
-  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2' });
+  // A disk, but not with the label looked for.
+  const dir = t.testdir({ empty: {} });
+  const other = join(dir, 'other.img');
+  buildUsersImage(join(dir, 'empty'), other, { size: '16M', label: 'other-label', owners: {} });
+  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2', disks: [other] });
   t.teardown(() => guest.child.kill('SIGKILL'));
-  await guest.expect('no users partition LABEL=nodeos-users after 2 s; searched', BOOT_MS);
+  await guest.expect('no users partition LABEL=nodeos-users after 2 s; searched /dev/vda (ext4, LABEL=other-label)', BOOT_MS);
   await guest.expect('this system is ephemeral, changes are lost at power-off', BOOT_MS);
 
   await guest.expect(/nodeos: boot: ready in \d+ ms/, BOOT_MS);

@@ -16,8 +16,14 @@ t.test('the custom kernel boots with its embedded initramfs', async (t) => {
   t.equal(manifest.initramfs, undefined, 'no separate initramfs');
   t.same(manifest.modules.included, [], 'no modules: everything is built in');
 
-  const bare = bootGuest(path, { append: 'nodeos.rootwait=1' });
+  // A users partition that cannot be mounted (wrong type forced): the system stays in the initramfs.
+  const dir = t.testdir({ tree: {}, empty: {} });
+  const unmountable = join(dir, 'unmountable.img');
+  buildUsersImage(join(dir, 'empty'), unmountable, { size: '16M', label: 'nodeos-users', owners: {} });
+  const bare = bootGuest(path, { append: 'nodeos.rootwait=5 nodeos.usersfstype=vfat', users: unmountable });
   t.teardown(() => bare.child.kill('SIGKILL'));
+  await bare.expect('mounting /dev/vda read-write failed', BOOT_MS);
+  await bare.expect(/mounting \/home: .*: staying in the initramfs \(ephemeral\)/, BOOT_MS);
   await bare.expect('nodeos> ', BOOT_MS);
   t.notMatch(bare.output, /Command line:.*initrd/);
   t.equal(await bare.value('process.pid'), 1);
@@ -25,7 +31,6 @@ t.test('the custom kernel boots with its embedded initramfs', async (t) => {
   t.equal(await bare.value("fs.existsSync('/proc/config.gz') || fs.readdirSync('/lib').includes('modules')"), false, 'no module tree in the image');
   await powerOff(t, bare);
 
-  const dir = t.testdir({ tree: {} });
   const image = join(dir, 'users.img');
   buildUsersImage(writeUsersTree(join(dir, 'tree')), image, { size: '64M', label: 'nodeos-users', owners: {} });
   const guest = bootGuest(path, { users: image });
