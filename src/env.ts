@@ -4,7 +4,7 @@
 import { accessSync, constants } from 'node:fs';
 import Module from 'node:module';
 import { join } from 'node:path';
-import { execve } from './switch-root';
+import { execve } from './sys';
 
 /** The first executable COMMAND on PATH (or COMMAND itself when it has a /). */
 export function which(command: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {

@@ -8,8 +8,7 @@
 // and stderr appended to ~/.nodeos/log/init.log, opened as the user.
 import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
-import { execve } from './switch-root';
-import { CLONE, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
+import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
 
 export interface LaunchSpec {
   name: string;

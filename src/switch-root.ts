@@ -8,7 +8,7 @@
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, rmdirSync, symlinkSync, unlinkSync, chmodSync, lchownSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from './log';
-import { MNT, MS, type Sys } from './sys';
+import { execve, MNT, MS, type Sys } from './sys';
 
 export const NEW_ROOT = '/newroot';
 /** Mounts carried over into the new root (/tmp included: its files survive the switch). */
@@ -48,11 +48,6 @@ function step<T>(name: string, fn: () => T): T {
   } catch (err) {
     throw new Error(`switch root: ${name}: ${(err as Error).message}`);
   }
-}
-
-/** process.execve (Node ≥ 22.15): replaces this process, keeping its pid. */
-export function execve(file: string, args: string[], env: NodeJS.ProcessEnv): never {
-  return (process as unknown as { execve(file: string, args: string[], env: NodeJS.ProcessEnv): never }).execve(file, args, env);
 }
 
 /**

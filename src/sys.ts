@@ -83,3 +83,9 @@ let addon: Sys | undefined;
 export function sys(): Sys {
   return (addon ??= loadAddon());
 }
+
+/** process.execve (Node ≥ 22.15, so present in the image's Node): replaces this process, keeping its pid. */
+export function execve(file: string, args: string[], env: NodeJS.ProcessEnv): never {
+  if (!process.execve) throw new Error(`execve: needs Node ≥ 22.15 (this is ${process.version})`);
+  return process.execve(file, args, env);
+}
