@@ -19,8 +19,8 @@ const TIMEOUT_MS = 120_000;
 
 /** Seconds (guest clock) from "Run /init" to the marker line, on one boot. */
 async function measure(manifestPath: string, marker: string, initramfs?: string): Promise<number> {
-  // loglevel=7 makes the kernel print info records (ours included) with their timestamps.
-  const guest = bootGuest(manifestPath, { append: 'loglevel=7', initramfs });
+  // loglevel=7 makes the kernel print info records (ours included); printk.time=1 stamps them.
+  const guest = bootGuest(manifestPath, { append: 'loglevel=7 printk.time=1 nodeos.rootwait=0', initramfs });
   try {
     const start = Number((await guest.expect(/\[\s*([\d.]+)\] Run \/init as init process/, TIMEOUT_MS))[1]);
     const end = Number((await guest.expect(new RegExp(`\\[\\s*([\\d.]+)\\] ${marker}`), TIMEOUT_MS))[1]);

@@ -11,7 +11,7 @@ import { bootGuest } from '../build/qemu';
 const TIMEOUT_MS = 180_000;
 
 async function readyAt(manifestPath: string): Promise<number> {
-  const guest = bootGuest(manifestPath, { append: 'loglevel=7 nodeos.rootwait=0' });
+  const guest = bootGuest(manifestPath, { append: 'loglevel=7 printk.time=1 nodeos.rootwait=0' });
   try {
     return Number((await guest.expect(/\[\s*([\d.]+)\] nodeos: boot: ready in/, TIMEOUT_MS))[1]);
   } finally {
