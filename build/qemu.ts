@@ -38,17 +38,22 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     '-nographic',
     ...['-m', options.memory ?? '1G', '-smp', '2'],
     ...accelArgs(chooseAccel(qemu, kernel)),
-    ...(options.pcDisk ? firmwareBoot(options) : directBoot(manifest, dir, kernel, options)),
+    ...(options.pcDisk ? firmwareBoot(options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
     ...(options.noReboot ? ['-no-reboot'] : []),
     ...driveArgs([...(options.pcDisk ? [options.pcDisk] : []), ...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
 }
 
-/** QEMU loads the kernel and initramfs itself, with our command line. */
-function directBoot(manifest: Manifest, dir: string, kernel: string, options: BootOptions): string[] {
+/**
+ * QEMU loads the kernel and initramfs itself, with our command line. With no
+ * disk attached there is no users partition to wait for (`--append` still
+ * overrides: the last word wins).
+ */
+function directBoot(manifest: Manifest, dir: string, kernel: string, options: BootOptions, disks: boolean): string[] {
   const initramfs = options.initramfs ?? (manifest.initramfs && join(dir, manifest.initramfs.path));
-  return ['-kernel', kernel, ...(initramfs ? ['-initrd', initramfs] : []), '-append', [manifest.cmdline, options.append].filter(Boolean).join(' ')];
+  const cmdline = [manifest.cmdline, disks ? '' : 'nodeos.rootwait=0', options.append].filter(Boolean).join(' ');
+  return ['-kernel', kernel, ...(initramfs ? ['-initrd', initramfs] : []), '-append', cmdline];
 }
 
 /** UEFI firmware boots the disk as a PC would; the command line is the boot loader's. */
