@@ -60,7 +60,7 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
   await step('stopped users, console and own children', () => seams.stopOwn());
   await step('sent SIGTERM to all processes', () => seams.sys.killAll(constants.signals.SIGTERM));
   await step('grace period', () => waitForExit(seams, graceMs, log));
-  await step('sent SIGKILL to survivors', () => killSurvivors(seams, log));
+  await step('SIGKILL to survivors', () => killSurvivors(seams, log));
   await step('synced filesystems', () => seams.sys.sync());
   await step('unmounted filesystems', () => unmountAll(seams, log));
   await step('synced filesystems', () => seams.sys.sync());
@@ -88,7 +88,9 @@ async function waitForExit(seams: ShutdownSeams, timeoutMs: number, log: Log): P
 }
 
 async function killSurvivors(seams: ShutdownSeams, log: Log): Promise<void> {
-  if (survivors(seams.processes()).length === 0) return;
+  const alive = survivors(seams.processes()).length;
+  if (alive === 0) return log.info('no survivors');
+  log.info(`sending SIGKILL to all (${alive} still running)`);
   seams.sys.killAll(constants.signals.SIGKILL);
   if (!(await waitForExit(seams, KILL_WAIT_MS, log))) log.warn('processes survived SIGKILL (stuck in the kernel?)');
 }
