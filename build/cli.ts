@@ -80,8 +80,8 @@ const COMMANDS: Record<string, Command> = {
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
   },
   start: {
-    usage: 'nodeos start [same options as build and run]',
-    summary: 'Build the image when it is stale, then run it.',
+    usage: 'nodeos start [--arch x64] [--out out] [--kernel debian|custom] [run\'s options]',
+    summary: 'Build the image when it is stale (with --pc, the disk image too), then run it.',
     options: { ...target, ...boot },
     // --pc needs the disk image too (its users partition empty: use build for more).
     run: async (values) => runInteractive(await build({ ...values, platform: values.pc ? 'pc' : 'qemu', users: undefined, 'users-size': '512M' }), bootOptions(values)),
