@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE } from './paths';
-import { exec, progress } from './exec';
+import { downloadDeb, resolvePackage } from './apt';
+import { exec } from './exec';
 import { archInfo } from './versions';
 
 export interface Kernel {
@@ -17,38 +18,25 @@ export interface Kernel {
   release: string;
 }
 
-/** The kernel package a meta package depends on, e.g. linux-image-6.1.0-56-cloud-amd64. */
-export function parseDepends(output: string): string | undefined {
-  return /Depends:\s*(linux-image-\S+)/.exec(output)?.[1];
-}
-
 export async function debianKernel(arch: string): Promise<Kernel> {
   const meta = archInfo(arch).kernelPackage;
-  let pkg: string | undefined;
-  let version: string | undefined;
+  let pkg: { name: string; version: string } | undefined;
   try {
-    pkg = parseDepends(exec('apt-cache', 'apt-cache', ['depends', meta]));
-    if (pkg) version = /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', pkg]))?.[1];
+    pkg = resolvePackage(meta, 'linux-image-');
   } catch {
     // No package lists: fall back on what is cached.
   }
-  if (!pkg || !version) return cachedKernel(meta);
-  const dir = join(CACHE, 'kernel', `${pkg}_${version}`);
-  if (!existsSync(join(dir, 'boot'))) await progress(`fetching ${pkg} ${version} from Debian`, () => fetchKernel(pkg!, dir));
-  return kernelIn(dir, pkg, version);
-}
-
-function fetchKernel(pkg: string, dir: string): void {
-  const downloads = join(CACHE, 'downloads');
-  mkdirSync(downloads, { recursive: true });
-  exec('apt-get download', 'apt-get', ['download', pkg], { cwd: downloads });
-  const deb = readdirSync(downloads).find((name) => name.startsWith(`${pkg}_`) && name.endsWith('.deb'));
-  if (!deb) throw new Error(`apt-get download: no ${pkg} .deb in ${downloads}`);
-  const tmp = `${dir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(dirname(dir), { recursive: true });
-  exec('unpack kernel', 'dpkg-deb', ['-x', join(downloads, deb), tmp]);
-  renameSync(tmp, dir);
+  if (!pkg) return cachedKernel(meta);
+  const dir = join(CACHE, 'kernel', `${pkg.name}_${pkg.version}`);
+  if (!existsSync(join(dir, 'boot'))) {
+    const deb = await downloadDeb(pkg);
+    const tmp = `${dir}.tmp`;
+    rmSync(tmp, { recursive: true, force: true });
+    mkdirSync(dirname(dir), { recursive: true });
+    exec('unpack kernel', 'dpkg-deb', ['-x', deb, tmp]);
+    renameSync(tmp, dir);
+  }
+  return kernelIn(dir, pkg.name, pkg.version);
 }
 
 function kernelIn(dir: string, pkg: string, version: string): Kernel {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { downloadDeb, resolvePackage } from '../build/apt';
 import { exec, progress } from '../build/exec';
 import { CACHE, ROOT } from '../build/paths';
 
@@ -45,10 +46,9 @@ export function unmetOptions(fragment: Map<string, string>, config: string): str
 }
 
 function sourcePackage(): { name: string; version: string } {
-  const name = /Depends:\s*(linux-source-\S+)/.exec(exec('apt-cache', 'apt-cache', ['depends', SOURCE_META]))?.[1];
-  const version = name && /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name]))?.[1];
-  if (!name || !version) throw new Error('custom kernel: apt-cache knows no linux-source; run apt-get update');
-  return { name, version };
+  const pkg = resolvePackage(SOURCE_META, 'linux-source-');
+  if (!pkg) throw new Error('custom kernel: apt-cache knows no linux-source; run apt-get update');
+  return pkg;
 }
 
 /** Runs make in the tree, printing a line of progress every 20 s. */
@@ -77,18 +77,12 @@ async function configuredTree(pkg: { name: string; version: string }, key: strin
   const dir = join(CACHE, 'kernel-build', `${pkg.version}-${key}`);
   const tree = join(dir, 'linux');
   if (existsSync(join(tree, '.config'))) return tree;
-  const downloads = join(CACHE, 'downloads');
-  mkdirSync(downloads, { recursive: true });
-  let deb = readdirSync(downloads).find((f) => f.startsWith(`${pkg.name}_${pkg.version}_`));
-  if (!deb) {
-    await progress(`fetching ${pkg.name} ${pkg.version} from Debian`, () => exec('apt-get download', 'apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: downloads }));
-    deb = readdirSync(downloads).find((f) => f.startsWith(`${pkg.name}_${pkg.version}_`))!;
-  }
+  const deb = await downloadDeb(pkg);
   const tmp = `${dir}.tmp`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
   await progress('unpacking the kernel source', () => {
-    exec('dpkg-deb', 'dpkg-deb', ['-x', join(downloads, deb!), join(tmp, 'deb')]);
+    exec('dpkg-deb', 'dpkg-deb', ['-x', deb, join(tmp, 'deb')]);
     const tarball = readdirSync(join(tmp, 'deb', 'usr', 'src')).find((f) => f.endsWith('.tar.xz'))!;
     exec('tar', 'tar', ['-xJf', join(tmp, 'deb', 'usr', 'src', tarball), '-C', tmp]);
     rmSync(join(tmp, 'deb'), { recursive: true });

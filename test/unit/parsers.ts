@@ -1,6 +1,6 @@
 // The small readers of kernel and tool output.
 import t from 'tap';
-import { parseDepends } from '../../build/kernel';
+import { parseDepends } from '../../build/apt';
 import { parseLdd } from '../../build/node-binary';
 import { parseKmsgRecord, formatKmsgRecord } from '../../src/kmsg';
 import { isBlockBacked, parseMountinfo } from '../../src/mountinfo';
@@ -52,6 +52,7 @@ t.test('ldd: the libraries with paths, not the vDSO', async (t) => {
 });
 
 t.test('apt-cache depends: the kernel package behind the meta package', async (t) => {
-  t.equal(parseDepends('linux-image-cloud-amd64\n  Depends: linux-image-6.1.0-56-cloud-amd64\n'), 'linux-image-6.1.0-56-cloud-amd64');
-  t.equal(parseDepends('linux-image-cloud-amd64\n'), undefined);
+  t.equal(parseDepends('linux-image-cloud-amd64\n  Depends: linux-image-6.1.0-56-cloud-amd64\n', 'linux-image-'), 'linux-image-6.1.0-56-cloud-amd64');
+  t.equal(parseDepends('linux-source\n  Depends: linux-source-6.1\n', 'linux-source-'), 'linux-source-6.1');
+  t.equal(parseDepends('linux-image-cloud-amd64\n', 'linux-image-'), undefined);
 });
