@@ -7,7 +7,7 @@ import { join, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { nodeInputs, readManifest, writeInitramfs } from '../build/image';
 import { initramfsEntries } from '../initramfs/layout';
-import { bootGuest } from '../build/qemu';
+import { kernelTimestamps, median, ms } from './timestamps';
 
 const FLOOR_INIT = `#!/bin/node
 require('fs').writeFileSync('/dev/kmsg', 'floor: ready\\n');
@@ -19,20 +19,9 @@ const TIMEOUT_MS = 120_000;
 
 /** Seconds (guest clock) from "Run /init" to the marker line, on one boot. */
 async function measure(manifestPath: string, marker: string, initramfs?: string): Promise<number> {
-  // loglevel=7 makes the kernel print info records (ours included); printk.time=1 stamps them.
-  const guest = bootGuest(manifestPath, { append: 'loglevel=7 printk.time=1 nodeos.rootwait=0', initramfs });
-  try {
-    const start = Number((await guest.expect(/\[\s*([\d.]+)\] Run \/init as init process/, TIMEOUT_MS))[1]);
-    const end = Number((await guest.expect(new RegExp(`\\[\\s*([\\d.]+)\\] ${marker}`), TIMEOUT_MS))[1]);
-    return end - start;
-  } finally {
-    guest.child.kill('SIGKILL');
-    await guest.exited;
-  }
+  const [start, end] = await kernelTimestamps(manifestPath, ['Run \\/init as init process', marker], TIMEOUT_MS, { initramfs });
+  return end - start;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const ms = (seconds: number) => Math.round(seconds * 1000);
 
 export async function bootBenchmark(manifestPath: string, runs: number) {
   const manifest = readManifest(manifestPath);

@@ -6,21 +6,11 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readManifest } from '../build/image';
-import { bootGuest } from '../build/qemu';
+import { kernelTimestamps, median, ms } from './timestamps';
 
 const TIMEOUT_MS = 180_000;
 
-async function readyAt(manifestPath: string): Promise<number> {
-  const guest = bootGuest(manifestPath, { append: 'loglevel=7 printk.time=1 nodeos.rootwait=0' });
-  try {
-    return Number((await guest.expect(/\[\s*([\d.]+)\] nodeos: boot: ready in/, TIMEOUT_MS))[1]);
-  } finally {
-    guest.child.kill('SIGKILL');
-    await guest.exited;
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const readyAt = async (manifestPath: string) => (await kernelTimestamps(manifestPath, ['nodeos: boot: ready in'], TIMEOUT_MS))[0];
 
 function sizes(manifestPath: string): Record<string, number> {
   const manifest = readManifest(manifestPath);
@@ -39,7 +29,6 @@ export async function kernelBenchmark(debian: string, custom: string, runs: numb
     samples.debian.push(await readyAt(debian));
     samples.custom.push(await readyAt(custom));
   }
-  const ms = (s: number) => Math.round(s * 1000);
   return {
     runs,
     kernelStartToReadyMs: { debian: ms(median(samples.debian)), custom: ms(median(samples.custom)), debianSamples: samples.debian.map(ms), customSamples: samples.custom.map(ms) },
