@@ -5,7 +5,7 @@ import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
 import { buildImage, MANIFEST } from './image';
-import { runInteractive } from './qemu';
+import { runInteractive, type NetMode } from './qemu';
 import { buildUsersImage, parseOwner } from './users-image';
 import { buildPcImage } from './pc-image';
 import { progress } from './exec';
@@ -37,6 +37,8 @@ const boot: Options = {
   disk: { type: 'string', multiple: true },
   'no-reboot': { type: 'boolean', default: false },
   memory: { type: 'string', default: '1G' },
+  net: { type: 'string', default: 'user' },
+  forward: { type: 'string', multiple: true },
 };
 
 const manifestOf = (values: Record<string, unknown>) => join(resolve(String(values.out)), String(values.arch), MANIFEST);
@@ -64,6 +66,8 @@ const bootOptions = (values: Record<string, unknown>) => ({
   disks: (values.disk as string[] | undefined) ?? [],
   noReboot: Boolean(values['no-reboot']),
   memory: String(values.memory),
+  net: String(values.net) as NetMode,
+  forwards: (values.forward as string[] | undefined) ?? [],
 });
 
 const COMMANDS: Record<string, Command> = {
@@ -74,8 +78,8 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => (await build(values), 0),
   },
   run: {
-    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc]',
-    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/disk.img through UEFI firmware (OVMF).',
+    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc] [--net user|none|isolated] [--forward HOSTPORT:GUESTPORT …]',
+    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/disk.img through UEFI firmware (OVMF). The guest has a virtio NIC on QEMU\'s user network (the host is 10.0.2.2); --forward makes 127.0.0.1:HOSTPORT on the host reach GUESTPORT in the guest.',
     options: { ...target, ...boot },
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
   },

@@ -19,6 +19,8 @@ await Promise.all([
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.
   build({ ...common, entryPoints: ['src/launch.ts'], outfile: 'dist/launch.js', minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/env.ts'], outfile: 'dist/env.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
+  // /bin/sh, for npm scripts.
+  build({ ...common, entryPoints: ['src/sh.ts'], outfile: 'dist/sh.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js' }),
 ]);
 run('addon', ['bin/nodeos.js', 'addon']);

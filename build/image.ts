@@ -7,13 +7,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
-import { initramfsEntries } from '../initramfs/layout';
+import { initramfsEntries, type InitramfsInputs } from '../initramfs/layout';
+import { npmEntries } from './npm';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
 import { moduleEntries } from './modules';
 import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries } from './node-binary';
-import { ADDON, BUNDLE, ENV, LAUNCHER } from './paths';
+import { ADDON, BUNDLE, ENV, LAUNCHER, SH } from './paths';
 import { archInfo } from './versions';
 
 export interface Manifest {
@@ -52,22 +53,32 @@ export async function nodeInputs(arch: string) {
   return { version: node.version, node: readFileSync(node.stripped), libs: sharedLibraries(node.stripped) };
 }
 
+/** Everything of the initramfs but the kernel's modules: node, PID 1 and its helpers, npm. */
+export async function systemInputs(arch: string): Promise<InitramfsInputs & { version: string }> {
+  for (const file of [BUNDLE, ADDON, LAUNCHER, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
+  const node = await nodeInputs(arch);
+  return {
+    ...node,
+    init: readFileSync(BUNDLE),
+    addon: readFileSync(ADDON),
+    launcher: readFileSync(LAUNCHER),
+    env: readFileSync(ENV),
+    sh: readFileSync(SH),
+    npm: await npmEntries(),
+  };
+}
+
 export type KernelChoice = 'debian' | 'custom';
 
 export async function buildImage(arch: string, out: string, kernelChoice: KernelChoice = 'debian'): Promise<{ manifest: Manifest; path: string; built: boolean }> {
-  for (const file of [BUNDLE, ADDON, LAUNCHER, ENV]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
   if (kernelChoice === 'custom' && arch !== 'x64') throw new Error('build: the custom kernel is built for x64 only');
   const dir = resolve(out, arch);
   const path = join(dir, MANIFEST);
-  const [kernel, node] = [await debianKernel(arch), await nodeInputs(arch)];
-  const init = readFileSync(BUNDLE);
-  const addon = readFileSync(ADDON);
-  const [launcher, env] = [readFileSync(LAUNCHER), readFileSync(ENV)];
+  const [kernel, system] = [await debianKernel(arch), await systemInputs(arch)];
   const cmdline = defaultCmdline(arch);
-  const common = { node: node.node, libs: node.libs, init, addon, launcher, env };
   // The custom kernel has every driver built in: no modules in its archive.
   const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
-  const entries = initramfsEntries({ ...common, extra: modules?.entries ?? [] });
+  const entries = initramfsEntries({ ...system, extra: modules?.entries ?? [] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
   const fingerprint = hash([arch, kernelChoice, kernelInput, cmdline, ...cpioChunks(entries, sourceDateEpoch())]);
@@ -95,7 +106,7 @@ export async function buildImage(arch: string, out: string, kernelChoice: Kernel
     kernel: kernelInfo,
     ...(initramfs && { initramfs }),
     cmdline,
-    node: { version: node.version },
+    node: { version: system.version },
     modules: { included: modules?.modules.map((m) => m.name) ?? [], missing: modules?.missing ?? [] },
     fingerprint,
   };

@@ -8,13 +8,15 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
 
-/** Drivers to reach disks on VMs and PCs; what a kernel has not got (or has built in) is skipped. */
+/** Drivers to reach disks and networks on VMs and PCs; what a kernel has not got (or has built in) is skipped. */
 export const WANTED_MODULES = [
   'virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_rng',
   'ahci', 'sd_mod', 'nvme',
   'xhci_pci', 'ehci_pci', 'usb_storage', 'uas',
   'sdhci_pci', 'mmc_block',
   'ext4', 'vfat', 'nls_cp437', 'nls_utf8', 'squashfs',
+  // Network: virtio, the common PC Ethernet chips, USB Ethernet adapters
+  'virtio_net', 'e1000', 'e1000e', 'igb', 'r8169', 'cdc_ether', 'r8152', 'asix', 'ax88179_178a', 'smsc95xx', 'lan78xx',
 ];
 
 export interface ModuleInfo {

@@ -20,7 +20,7 @@ export async function nodeDist(arch: string): Promise<NodeDist> {
   const pkg = archInfo(arch).nodePackage;
   const dir = join(CACHE, 'node', `${pkg}-${NODE_VERSION}`);
   const stripped = join(dir, 'node.stripped');
-  if (!existsSync(join(dir, 'bin', 'node'))) await progress(`fetching ${pkg}@${NODE_VERSION} from the npm registry`, () => fetchPackage(pkg, dir));
+  if (!existsSync(join(dir, 'bin', 'node'))) await progress(`fetching ${pkg}@${NODE_VERSION} from the npm registry`, () => fetchPackage(`${pkg}@${NODE_VERSION}`, dir));
   if (!existsSync(stripped)) {
     exec('strip node', 'strip', ['--strip-all', '-o', `${stripped}.tmp`, join(dir, 'bin', 'node')]);
     renameSync(`${stripped}.tmp`, stripped);
@@ -28,14 +28,15 @@ export async function nodeDist(arch: string): Promise<NodeDist> {
   return { version: NODE_VERSION, dir, stripped };
 }
 
-function fetchPackage(pkg: string, dir: string): void {
+/** Downloads an npm package (name@version) and unpacks it at dir (its package/ folder). */
+export function fetchPackage(spec: string, dir: string): void {
   const downloads = join(CACHE, 'downloads');
   mkdirSync(downloads, { recursive: true });
-  const tarball = exec('npm pack', 'npm', ['pack', '--silent', '--pack-destination', downloads, `${pkg}@${NODE_VERSION}`], { cwd: downloads }).trim().split('\n').pop()!;
+  const tarball = exec('npm pack', 'npm', ['pack', '--silent', '--pack-destination', downloads, spec], { cwd: downloads }).trim().split('\n').pop()!;
   mkdirSync(dirname(dir), { recursive: true });
   const tmp = mkdtempSync(`${dir}.tmp-`);
   try {
-    exec('extract node', 'tar', ['-xzf', join(downloads, tarball), '-C', tmp]);
+    exec(`extract ${spec}`, 'tar', ['-xzf', join(downloads, tarball), '-C', tmp]);
     rmSync(dir, { recursive: true, force: true });
     renameSync(join(tmp, 'package'), dir);
   } finally {

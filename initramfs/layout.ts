@@ -5,6 +5,7 @@
 // before devtmpfs is mounted (it opens /dev/console as init's stdio).
 import type { CpioEntry } from './cpio';
 import { withParents } from './cpio';
+import { NET_DIR } from '../src/net/resolver';
 
 export interface InitramfsInputs {
   /** The node executable, at /bin/node. */
@@ -19,6 +20,10 @@ export interface InitramfsInputs {
   launcher?: Buffer;
   /** /usr/bin/env (a #!/bin/node script), so #!/usr/bin/env node works. */
   env?: Buffer;
+  /** /bin/sh (a #!/bin/node script), for npm scripts and `shell: true`. */
+  sh?: Buffer;
+  /** npm's files, /usr/bin/npm and npx. */
+  npm?: readonly CpioEntry[];
   /** Anything else, e.g. kernel modules under lib/modules. */
   extra?: readonly CpioEntry[];
 }
@@ -36,8 +41,12 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
     { type: 'file', path: INIT_PATH, mode: 0o755, data: inputs.init },
     { type: 'symlink', path: 'init', target: INIT_PATH },
     ...inputs.libs.map((lib): CpioEntry => ({ type: 'file', path: lib.path, mode: 0o755, data: lib.data })),
+    // The system is read-only: the name files PID 1 writes live in a tmpfs (src/net/resolver.ts).
+    { type: 'symlink', path: 'etc/resolv.conf', target: `${NET_DIR}/resolv.conf` },
+    { type: 'symlink', path: 'etc/hosts', target: `${NET_DIR}/hosts` },
   ];
-  entries.push(...(inputs.extra ?? []));
+  entries.push(...(inputs.extra ?? []), ...(inputs.npm ?? []));
+  if (inputs.sh) entries.push({ type: 'file', path: 'bin/sh', mode: 0o755, data: inputs.sh });
   if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
   if (inputs.launcher) entries.push({ type: 'file', path: 'lib/nodeos/launch.js', mode: 0o644, data: inputs.launcher });
   if (inputs.env) {

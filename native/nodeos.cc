@@ -6,8 +6,15 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/reboot.h>
@@ -17,6 +24,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -193,6 +201,185 @@ Napi::Value Waitpid(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// clockSettime(ms): CLOCK_REALTIME, for SNTP and the saved clock.
+Napi::Value ClockSettime(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 1)) return ThrowType(env, "clockSettime(ms)");
+  int64_t ms = info[0].As<Napi::Number>().Int64Value();
+  struct timespec ts = {(time_t)(ms / 1000), (long)((ms % 1000) * 1000000)};
+  if (clock_settime(CLOCK_REALTIME, &ts) != 0) return ThrowErrno(env, errno, "clock_settime");
+  return env.Undefined();
+}
+
+// udpBindDevice(ifname, port) → fd: a UDP socket bound to 0.0.0.0:port that
+// sends and receives on that interface only (SO_BINDTODEVICE), broadcasts
+// allowed. node:dgram adopts it with bind({ fd }); one per interface, so each
+// DHCP client has its own port 68 and its broadcasts leave by its own link.
+Napi::Value UdpBindDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, 1)) return ThrowType(env, "udpBindDevice(ifname, port)");
+  std::string ifname = info[0].As<Napi::String>();
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return ThrowErrno(env, errno, "socket");
+  int one = 1;
+  struct sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(info[1].As<Napi::Number>().Int32Value());
+  const char* failed = nullptr;
+  if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) failed = "setsockopt";
+  else if (setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) != 0) failed = "setsockopt";
+  else if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname.c_str(), ifname.size()) != 0) failed = "setsockopt";
+  else if (bind(fd, (struct sockaddr*)&addr, sizeof addr) != 0) failed = "bind";
+  if (failed) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, failed, ifname);
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// rtnetlink: one request, one acknowledgement. The message is built by the
+// callers below (struct header + attributes); errors come back as errno.
+class NetlinkRequest {
+ public:
+  NetlinkRequest(uint16_t type, uint16_t flags, const void* body, size_t size) {
+    Append(nullptr, NLMSG_HDRLEN);
+    Append(body, size);
+    header()->nlmsg_type = type;
+    header()->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+  }
+  void Attr(uint16_t type, const void* data, size_t size) {
+    struct rtattr attr = {(unsigned short)RTA_LENGTH(size), type};
+    Append(&attr, sizeof attr);
+    Append(data, size);
+  }
+  // 0, or the errno the kernel answered with.
+  int Send() {
+    header()->nlmsg_len = buffer_.size();
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) return errno;
+    struct sockaddr_nl kernel = {};
+    kernel.nl_family = AF_NETLINK;
+    int err = 0;
+    if (sendto(fd, buffer_.data(), buffer_.size(), 0, (struct sockaddr*)&kernel, sizeof kernel) < 0) err = errno;
+    char reply[4096];
+    while (!err) {
+      ssize_t n = recv(fd, reply, sizeof reply, 0);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        err = errno;
+        break;
+      }
+      struct nlmsghdr* msg = (struct nlmsghdr*)reply;
+      if (n < (ssize_t)NLMSG_HDRLEN || msg->nlmsg_type != NLMSG_ERROR) continue;
+      err = -((struct nlmsgerr*)NLMSG_DATA(msg))->error;
+      break;
+    }
+    close(fd);
+    return err;
+  }
+
+ private:
+  struct nlmsghdr* header() { return (struct nlmsghdr*)buffer_.data(); }
+  void Append(const void* data, size_t size) {
+    size_t at = buffer_.size();
+    buffer_.resize(at + NLMSG_ALIGN(size), 0);
+    if (data) memcpy(buffer_.data() + at, data, size);
+  }
+  std::vector<char> buffer_;
+};
+
+struct Address {
+  int family = 0;
+  unsigned char bytes[16] = {};
+  size_t size() const { return family == AF_INET ? 4 : 16; }
+};
+
+bool ParseAddress(const std::string& text, Address* out) {
+  if (inet_pton(AF_INET, text.c_str(), out->bytes) == 1) out->family = AF_INET;
+  else if (inet_pton(AF_INET6, text.c_str(), out->bytes) == 1) out->family = AF_INET6;
+  return out->family != 0;
+}
+
+// linkSet(ifname, up, mtu): brings a link up or down; mtu 0 leaves it as is.
+Napi::Value LinkSet(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsBoolean() || !info[2].IsNumber())
+    return ThrowType(env, "linkSet(ifname, up, mtu)");
+  std::string ifname = info[0].As<Napi::String>();
+  struct ifinfomsg link = {};
+  link.ifi_family = AF_UNSPEC;
+  link.ifi_index = if_nametoindex(ifname.c_str());
+  if (!link.ifi_index) return ThrowErrno(env, ENODEV, "RTM_NEWLINK", ifname);
+  link.ifi_change = IFF_UP;
+  link.ifi_flags = info[1].As<Napi::Boolean>() ? IFF_UP : 0;
+  NetlinkRequest request(RTM_NEWLINK, 0, &link, sizeof link);
+  uint32_t mtu = info[2].As<Napi::Number>().Uint32Value();
+  if (mtu) request.Attr(IFLA_MTU, &mtu, sizeof mtu);
+  if (int err = request.Send()) return ThrowErrno(env, err, "RTM_NEWLINK", ifname);
+  return env.Undefined();
+}
+
+// addressAdd / addressDelete(ifname, address, prefixLength), IPv4 or IPv6.
+Napi::Value AddressChange(const Napi::CallbackInfo& info, uint16_t type, uint16_t flags, const char* name) {
+  Napi::Env env = info.Env();
+  Address address;
+  if (!CheckArgs(info, 2, 1) || !ParseAddress(info[1].As<Napi::String>(), &address))
+    return ThrowType(env, "(ifname, address, prefixLength)");
+  std::string ifname = info[0].As<Napi::String>();
+  struct ifaddrmsg msg = {};
+  msg.ifa_family = address.family;
+  msg.ifa_prefixlen = info[2].As<Napi::Number>().Uint32Value();
+  msg.ifa_index = if_nametoindex(ifname.c_str());
+  if (!msg.ifa_index) return ThrowErrno(env, ENODEV, name, ifname);
+  NetlinkRequest request(type, flags, &msg, sizeof msg);
+  request.Attr(IFA_LOCAL, address.bytes, address.size());
+  request.Attr(IFA_ADDRESS, address.bytes, address.size());
+  if (address.family == AF_INET && msg.ifa_prefixlen < 31) {
+    uint32_t host = msg.ifa_prefixlen ? 0xffffffffu >> msg.ifa_prefixlen : 0xffffffffu;
+    uint32_t broadcast;
+    memcpy(&broadcast, address.bytes, 4);
+    broadcast |= htonl(host);
+    request.Attr(IFA_BROADCAST, &broadcast, 4);
+  }
+  if (int err = request.Send()) return ThrowErrno(env, err, name, ifname);
+  return env.Undefined();
+}
+Napi::Value AddressAdd(const Napi::CallbackInfo& info) {
+  return AddressChange(info, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWADDR");
+}
+Napi::Value AddressDelete(const Napi::CallbackInfo& info) { return AddressChange(info, RTM_DELADDR, 0, "RTM_DELADDR"); }
+
+// routeAdd / routeDelete(ifname, destination, prefixLength, gateway|null): main table.
+Napi::Value RouteChange(const Napi::CallbackInfo& info, uint16_t type, uint16_t flags, const char* name) {
+  Napi::Env env = info.Env();
+  Address destination, gateway;
+  auto gatewayText = OptString(info, 3);
+  if (!CheckArgs(info, 2, 1) || !ParseAddress(info[1].As<Napi::String>(), &destination) ||
+      (gatewayText && (!ParseAddress(*gatewayText, &gateway) || gateway.family != destination.family)))
+    return ThrowType(env, "(ifname, destination, prefixLength, gateway)");
+  std::string ifname = info[0].As<Napi::String>();
+  uint32_t index = if_nametoindex(ifname.c_str());
+  if (!index) return ThrowErrno(env, ENODEV, name, ifname);
+  struct rtmsg msg = {};
+  msg.rtm_family = destination.family;
+  msg.rtm_dst_len = info[2].As<Napi::Number>().Uint32Value();
+  msg.rtm_table = RT_TABLE_MAIN;
+  msg.rtm_protocol = RTPROT_BOOT;
+  msg.rtm_scope = gatewayText ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+  msg.rtm_type = RTN_UNICAST;
+  NetlinkRequest request(type, flags, &msg, sizeof msg);
+  if (msg.rtm_dst_len) request.Attr(RTA_DST, destination.bytes, destination.size());
+  if (gatewayText) request.Attr(RTA_GATEWAY, gateway.bytes, gateway.size());
+  request.Attr(RTA_OIF, &index, sizeof index);
+  if (int err = request.Send()) return ThrowErrno(env, err, name, ifname);
+  return env.Undefined();
+}
+Napi::Value RouteAdd(const Napi::CallbackInfo& info) {
+  return RouteChange(info, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWROUTE");
+}
+Napi::Value RouteDelete(const Napi::CallbackInfo& info) { return RouteChange(info, RTM_DELROUTE, 0, "RTM_DELROUTE"); }
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("mount", Napi::Function::New(env, Mount, "mount"));
   exports.Set("umount2", Napi::Function::New(env, Umount2, "umount2"));
@@ -207,6 +394,13 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));
   exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
+  exports.Set("clockSettime", Napi::Function::New(env, ClockSettime, "clockSettime"));
+  exports.Set("udpBindDevice", Napi::Function::New(env, UdpBindDevice, "udpBindDevice"));
+  exports.Set("linkSet", Napi::Function::New(env, LinkSet, "linkSet"));
+  exports.Set("addressAdd", Napi::Function::New(env, AddressAdd, "addressAdd"));
+  exports.Set("addressDelete", Napi::Function::New(env, AddressDelete, "addressDelete"));
+  exports.Set("routeAdd", Napi::Function::New(env, RouteAdd, "routeAdd"));
+  exports.Set("routeDelete", Napi::Function::New(env, RouteDelete, "routeDelete"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 // malformed `nodeos.*` values are reported as warnings, never fatal: a typo on
 // the command line must not keep a machine from booting.
 import { readFileSync } from 'node:fs';
+import { isIP, isIPv4 } from 'node:net';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -27,9 +28,26 @@ export interface Config {
   readonly userMemoryMax: string;
   /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
   readonly userPidsMax: string;
+  /** nodeos.net= — dhcp: every Ethernet interface asks DHCP (default); off: loopback only. */
+  readonly net: 'dhcp' | 'off';
+  /** nodeos.net.IF= — one interface: dhcp, off, or ADDRESS/PREFIX[,gw=IP][,dns=IP]…[,mtu=N]. */
+  readonly interfaces: Readonly<Record<string, InterfaceConfig>>;
+  /** nodeos.dns=IP,… — DNS servers for the whole system, replacing those from DHCP. */
+  readonly dns: readonly string[];
+  /** nodeos.ntp=HOST[:PORT],… — SNTP servers, replacing those from DHCP; off: never set the clock. */
+  readonly ntp: readonly string[] | 'off';
+  /** nodeos.proxy=URL — HTTP_PROXY and HTTPS_PROXY for every user. */
+  readonly proxy: string;
+  /** nodeos.no_proxy=LIST — NO_PROXY for every user. */
+  readonly noProxy: string;
   /** What was wrong with the command line, to be logged once logging is up. */
   readonly warnings: readonly string[];
 }
+
+export type InterfaceConfig =
+  | { mode: 'dhcp' }
+  | { mode: 'off' }
+  | { mode: 'static'; address: string; prefixLength: number; gateway?: string; dns: string[]; mtu?: number };
 
 export const DEFAULTS: Omit<Config, 'warnings'> = {
   hostname: 'nodeos',
@@ -42,6 +60,12 @@ export const DEFAULTS: Omit<Config, 'warnings'> = {
   modules: [],
   userMemoryMax: '75%',
   userPidsMax: '1024',
+  net: 'dhcp',
+  interfaces: {},
+  dns: [],
+  ntp: [],
+  proxy: '',
+  noProxy: '',
 };
 
 /** Splits a command line the way the kernel does: spaces separate, double quotes group. */
@@ -56,7 +80,9 @@ type Settings = { -readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] }
 /** A parameter: which setting it fills, and how its value is read (or why it cannot be). */
 interface Param<F extends keyof Settings> {
   field: F;
-  parse(value: string | undefined): Settings[F] | Problem;
+  parse(value: string | undefined, settings: Settings): Settings[F] | Problem;
+  /** What a bad value leaves in place, for the warning (default: the field). */
+  current?(settings: Settings): unknown;
 }
 class Problem {
   constructor(readonly message: string) {}
@@ -69,7 +95,48 @@ const show = (value: string | undefined) => (value === undefined ? 'nothing' : J
 const SPEC = /^(\/dev\/\S+|(LABEL|UUID|PARTUUID|PARTLABEL)=.+)$/;
 const MODULE = /^[\w-]+$/;
 
+const IFNAME = /^[\w.-]{1,15}$/;
+const HOST_PORT = /^[a-zA-Z0-9.-]+(:\d{1,5})?$/;
+const list = (v: string | undefined) => (v ?? '').split(',').filter(Boolean);
+
+/** ADDRESS/PREFIX[,gw=IP][,dns=IP]…[,mtu=N], or dhcp, or off. */
+export function parseInterface(value: string | undefined): InterfaceConfig | Problem {
+  if (value === 'dhcp' || value === 'off') return { mode: value };
+  const [cidr, ...fields] = (value ?? '').split(',');
+  const match = /^([\d.]+)\/(\d{1,2})$/.exec(cidr);
+  if (!match || !isIPv4(match[1]) || Number(match[2]) > 32) return new Problem(`expected dhcp, off or ADDRESS/PREFIX[,gw=IP][,dns=IP][,mtu=N], got ${show(value)}`);
+  const config: InterfaceConfig = { mode: 'static', address: match[1], prefixLength: Number(match[2]), dns: [] };
+  for (const field of fields) {
+    const [name, v = ''] = field.split('=', 2);
+    if (name === 'gw' && isIPv4(v)) config.gateway = v;
+    else if (name === 'dns' && isIP(v)) config.dns.push(v);
+    else if (name === 'mtu' && /^\d+$/.test(v) && Number(v) >= 576 && Number(v) <= 65535) config.mtu = Number(v);
+    else return new Problem(`${JSON.stringify(field)}: expected gw=IPv4, dns=IP or mtu=576-65535`);
+  }
+  return config;
+}
+
 const PARAMS: { [key: string]: Param<keyof Settings> } = {
+  net: {
+    field: 'net',
+    parse: (v) => (v === 'dhcp' || v === 'off' ? v : new Problem(`expected dhcp or off, got ${show(v)}`)),
+  },
+  dns: {
+    field: 'dns',
+    parse: (v) => (list(v).length && list(v).every((ip) => isIP(ip)) ? list(v) : new Problem(`expected IP addresses separated by commas, got ${show(v)}`)),
+  },
+  ntp: {
+    field: 'ntp',
+    parse: (v) => (v === 'off' ? 'off' : list(v).length && list(v).every((h) => HOST_PORT.test(h)) ? list(v) : new Problem(`expected off or HOST[:PORT] separated by commas, got ${show(v)}`)),
+  },
+  proxy: {
+    field: 'proxy',
+    parse: (v) => (v !== undefined && /^https?:\/\/[^\s"]+$/.test(v) ? v : new Problem(`expected an http:// or https:// URL, got ${show(v)}`)),
+  },
+  no_proxy: {
+    field: 'noProxy',
+    parse: (v) => (v !== undefined && /^[\w.*:,/-]+$/.test(v) ? v : new Problem(`expected hosts separated by commas, got ${show(v)}`)),
+  },
   users: {
     field: 'users',
     parse: (v) => (v !== undefined && SPEC.test(v) ? v : new Problem(`expected /dev/…, LABEL=, UUID=, PARTUUID= or PARTLABEL=, got ${show(v)}`)),
@@ -118,6 +185,19 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   },
 };
 
+/** nodeos.net.IF= adds one entry to the interfaces table. */
+function interfaceParam(ifname: string): Param<'interfaces'> | undefined {
+  if (!IFNAME.test(ifname)) return undefined;
+  return {
+    field: 'interfaces',
+    parse: (v, settings) => {
+      const parsed = parseInterface(v);
+      return parsed instanceof Problem ? parsed : { ...settings.interfaces, [ifname]: parsed };
+    },
+    current: (settings) => settings.interfaces[ifname]?.mode ?? settings.net,
+  };
+}
+
 export function parseCmdline(cmdline: string): Config {
   const settings: Settings = { ...DEFAULTS };
   const warnings: string[] = [];
@@ -126,13 +206,13 @@ export function parseCmdline(cmdline: string): Config {
     if (!word.startsWith('nodeos.')) continue;
     const eq = word.indexOf('=');
     const key = word.slice('nodeos.'.length, eq < 0 ? undefined : eq);
-    const param = Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
+    const param = key.startsWith('net.') ? interfaceParam(key.slice(4)) : Object.hasOwn(PARAMS, key) ? PARAMS[key] : undefined;
     if (!param) {
       warnings.push(`unknown parameter nodeos.${key} (ignored)`);
       continue;
     }
-    const value = param.parse(eq < 0 ? undefined : word.slice(eq + 1));
-    if (value instanceof Problem) warnings.push(`nodeos.${key}: ${value.message} (keeping ${JSON.stringify(settings[param.field])})`);
+    const value = param.parse(eq < 0 ? undefined : word.slice(eq + 1), settings);
+    if (value instanceof Problem) warnings.push(`nodeos.${key}: ${value.message} (keeping ${JSON.stringify(param.current?.(settings) ?? settings[param.field])})`);
     else (settings as Record<keyof Settings, unknown>)[param.field] = value;
   }
   return Object.freeze({ ...settings, warnings: Object.freeze(warnings) });

@@ -6,9 +6,10 @@
 // private /tmp, /proc and a minimal /dev; no new privileges (setuid binaries
 // stop working); the user's uid and gid with no supplementary groups; stdout
 // and stderr appended to ~/.nodeos/log/init.log, opened as the user.
-import { closeSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
+import { NET_DIR } from './net/resolver';
 
 export interface LaunchSpec {
   name: string;
@@ -40,6 +41,11 @@ function step(name: string, fn: () => void): void {
   }
 }
 
+function bindReadOnly(sys: Sys, source: string, target: string, flags = 0): void {
+  sys.mount(source, target, null, BIND | flags, null);
+  sys.mount(null, target, null, BIND | REMOUNT | RDONLY | NOSUID | NODEV, null);
+}
+
 /** The user's view of the machine, assembled in a tmpfs that then becomes its /. */
 export function isolate(sys: Sys, spec: LaunchSpec): void {
   sys.unshare(CLONE.NEWNS);
@@ -55,14 +61,18 @@ export function isolate(sys: Sys, spec: LaunchSpec): void {
     if (stat.isSymbolicLink()) symlinkSync(readlinkSync(source), target);
     else if (stat.isDirectory()) {
       mkdirSync(target);
-      sys.mount(source, target, null, BIND | REC, null);
-      sys.mount(null, target, null, BIND | REMOUNT | RDONLY | NOSUID | NODEV, null);
+      bindReadOnly(sys, source, target, REC);
     }
   }
   const home = join(root, spec.home);
   mkdirSync(home, { recursive: true });
   sys.mount(spec.home, home, null, BIND, null);
   sys.mount(null, home, null, BIND | REMOUNT | NOSUID | NODEV, null);
+  // The system's name files: /etc/resolv.conf and /etc/hosts lead here.
+  if (existsSync(NET_DIR)) {
+    mkdirSync(join(root, NET_DIR), { recursive: true });
+    bindReadOnly(sys, NET_DIR, join(root, NET_DIR));
+  }
   mkdirSync(join(root, 'tmp'));
   sys.mount('tmpfs', join(root, 'tmp'), 'tmpfs', NOSUID | NODEV, 'mode=1777');
   mkdirSync(join(root, 'proc'));

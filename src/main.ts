@@ -19,6 +19,8 @@ import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
 import { startUsers } from './user-services';
+import { Clock, SAVED_CLOCK } from './clock';
+import { Network } from './net/network';
 
 const log = logger('boot');
 const HOTPLUG_POLL_MS = 5000;
@@ -49,13 +51,19 @@ async function boot(): Promise<void> {
   }
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
+  const clock = new Clock(sys, logger('clock'), stage === 'system' ? SAVED_CLOCK : undefined);
+  clock.start(); // forward to the last known time before anyone reads it
+  const network = new Network(sys, config, logger('net'), (servers) => clock.setServers(servers));
+  network.start(); // loopback and name files before users; leases come in the background
   const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
   if (stage === 'system') watchForDevices(sys);
   const power = powerControl(sys, config, reaper, async () => {
     await users?.stopAll(config.shutdownTimeoutMs);
+    network.stop(); // leases released while the users are gone but the disk is still there
+    clock.stop();
     repl.stop();
   });
-  const repl = new ConsoleRepl(power, logger('console'), { users: () => users?.status() ?? [] });
+  const repl = new ConsoleRepl(power, logger('console'), { users: () => users?.status() ?? [], net: () => network.status() });
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
   repl.start();

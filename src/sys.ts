@@ -27,6 +27,18 @@ export interface Sys {
   dup2(oldfd: number, newfd: number): void;
   /** null when options has WNOHANG and no child changed state. */
   waitpid(pid: number, options: number): WaitResult | null;
+  /** clock_settime(CLOCK_REALTIME) to a time in ms since the epoch. */
+  clockSettime(ms: number): void;
+  /** A UDP socket on 0.0.0.0:port bound to one interface (SO_BINDTODEVICE), broadcasts allowed: its fd, for dgram's bind({ fd }). */
+  udpBindDevice(ifname: string, port: number): number;
+  /** rtnetlink RTM_NEWLINK: link up or down; mtu 0 leaves the MTU alone. */
+  linkSet(ifname: string, up: boolean, mtu: number): void;
+  /** rtnetlink RTM_NEWADDR / RTM_DELADDR (IPv4 or IPv6). */
+  addressAdd(ifname: string, address: string, prefixLength: number): void;
+  addressDelete(ifname: string, address: string, prefixLength: number): void;
+  /** rtnetlink RTM_NEWROUTE / RTM_DELROUTE in the main table; no gateway means on-link. */
+  routeAdd(ifname: string, destination: string, prefixLength: number, gateway: string | null): void;
+  routeDelete(ifname: string, destination: string, prefixLength: number, gateway: string | null): void;
 }
 
 export const MS = {

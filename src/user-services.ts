@@ -10,7 +10,8 @@ import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
 import { Service, type Run, type Status } from './supervisor';
-import { discoverUsers, userLimits, type User } from './users';
+import { discoverUsers, SETTINGS_DIR, userLimits, type User } from './users';
+import { proxyEnvironment } from './net/proxy';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
 
@@ -20,12 +21,20 @@ export interface UserServices {
   stopAll(graceMs: number): Promise<void>;
 }
 
-export function userEnvironment(user: User): Record<string, string> {
+/**
+ * A user's environment: who they are, and npm set up for a read-only system:
+ * its cache in ~/.npm (from HOME), global installs under ~/.npm-global.
+ * `system` adds what every user gets (proxies, CAs).
+ */
+export function userEnvironment(user: User, system: Record<string, string> = {}): Record<string, string> {
   return {
+    ...system,
     HOME: user.home,
     USER: user.name,
     LOGNAME: user.name,
-    PATH: `${user.home}/bin:${user.home}/node_modules/.bin:/usr/bin:/bin`,
+    PATH: `${user.home}/bin:${user.home}/node_modules/.bin:${user.home}/.npm-global/bin:/usr/bin:/bin`,
+    NPM_CONFIG_PREFIX: `${user.home}/.npm-global`,
+    NPM_CONFIG_UPDATE_NOTIFIER: 'false',
   };
 }
 
@@ -61,12 +70,13 @@ export function startUsers(config: Config, log: Log, homes = '/home'): UserServi
   for (const reason of skipped) log.warn(`not started: ${reason}`);
   if (users.length === 0) log.warn(`no user with an init in ${homes}`);
   const cgroups = setupCgroups(log);
+  const system = proxyEnvironment(config, join(homes, SETTINGS_DIR), log);
   const services = users.map((user) => {
     closeHome(user, log);
     const { limits, problems } = userLimits(user.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
     for (const problem of problems) log.warn(`${user.name}: ${problem}`);
     const cgroup = cgroups ? userCgroup(user.name, limits) : '';
-    const spec: LaunchSpec = { ...user, cgroup, isolate: user.uid !== 0, env: userEnvironment(user) };
+    const spec: LaunchSpec = { ...user, cgroup, isolate: user.uid !== 0, env: userEnvironment(user, system) };
     let current: Run | undefined;
     const service = new Service(
       user.name,

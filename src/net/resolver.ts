@@ -1,0 +1,48 @@
+// Name resolution for the whole system: /etc/resolv.conf and /etc/hosts are
+// symlinks in the read-only system into NET_DIR, a tmpfs folder that PID 1
+// rewrites (atomically) and every user sees read-only. Node reads
+// resolv.conf once, at start: PID 1 tells its own resolver with setServers.
+import { setServers } from 'node:dns';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Written by PID 1, shown read-only to every user. */
+export const NET_DIR = '/run/net';
+
+export function resolvConf(servers: readonly string[], search: readonly string[]): string {
+  const lines = ['# written by NodeOS PID 1: DHCP leases, nodeos.dns= or nodeos.net.IF=…,dns=', ...servers.map((s) => `nameserver ${s}`)];
+  if (search.length) lines.push(`search ${search.join(' ')}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function hostsFile(hostname: string): string {
+  return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
+}
+
+export function writeAtomic(path: string, text: string, mode = 0o644): void {
+  writeFileSync(`${path}.tmp`, text, { mode });
+  renameSync(`${path}.tmp`, path);
+}
+
+export class Resolver {
+  private current = '';
+
+  constructor(private readonly dir = NET_DIR) {
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+  }
+
+  writeHosts(hostname: string): void {
+    writeAtomic(join(this.dir, 'hosts'), hostsFile(hostname));
+  }
+
+  /** Rewrites resolv.conf when the servers or domains changed; true when it did. */
+  update(servers: readonly string[], search: readonly string[]): boolean {
+    const text = resolvConf(servers, search);
+    if (text === this.current) return false;
+    this.current = text;
+    writeAtomic(join(this.dir, 'resolv.conf'), text);
+    // An empty list would leave Node's resolver on its stale servers; loopback answers nothing, quickly.
+    setServers(servers.length ? [...servers] : ['127.0.0.1']);
+    return true;
+  }
+}
