@@ -284,8 +284,7 @@ export class DhcpClient {
     const active = this.active;
     this.cancel();
     this.lease = undefined;
-    this.log.warn(`${this.ifname}: NAK from ${nak.serverId ?? 'a server'}${nak.message ? ` (${nak.message})` : ''}; starting over`);
-    this.setState('selecting', 'starting over shortly');
+    this.setState('selecting', `NAK from ${nak.serverId ?? 'a server'}${nak.message ? ` (${nak.message})` : ''}; starting over shortly`);
     if (active) this.hooks.deconfigure(active);
     this.retry(DHCP_POLICY.firstRetryMs, () => this.discover());
   }

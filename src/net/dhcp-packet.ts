@@ -68,7 +68,9 @@ export interface DhcpMessage {
   clientId?: Buffer;
 }
 
-export class DhcpFormatError extends Error {}
+export class DhcpFormatError extends Error {
+  override name = 'DhcpFormatError';
+}
 
 const fail = (message: string): never => {
   throw new DhcpFormatError(message);

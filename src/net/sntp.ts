@@ -7,7 +7,9 @@ const NTP_EPOCH_OFFSET_S = 2_208_988_800;
 export const SNTP_PORT = 123;
 const SIZE = 48;
 
-export class SntpError extends Error {}
+export class SntpError extends Error {
+  override name = 'SntpError';
+}
 
 /** An NTP timestamp: 32 bits of seconds since 1900, 32 bits of fraction. */
 export function writeTimestamp(buf: Buffer, at: number, ms: number): void {

@@ -78,3 +78,44 @@ t.test('users partition, drivers and per-user limits', async (t) => {
   t.equal(bad.warnings.length, 5);
   t.match(bad.warnings[0], /nodeos.users: expected \/dev\/…, LABEL=/);
 });
+
+t.test('networking parameters: off, static interfaces, DNS, NTP, proxy', async (t) => {
+  t.match(parseCmdline(''), { net: 'dhcp', interfaces: {}, dns: [], ntp: [], proxy: '', noProxy: '' });
+  const config = parseCmdline(
+    'nodeos.net=off nodeos.net.eth0=10.0.0.5/24,gw=10.0.0.1,dns=10.0.0.1,dns=1.1.1.1,mtu=1400 nodeos.net.eth1=dhcp nodeos.net.wlan0=off ' +
+      'nodeos.dns=9.9.9.9,2620:fe::fe nodeos.ntp=10.0.2.2:12300,pool.example nodeos.proxy=http://proxy.lan:3128 nodeos.no_proxy=localhost,.lan',
+  );
+  t.same(config.warnings, []);
+  t.equal(config.net, 'off');
+  t.same(config.interfaces, {
+    eth0: { mode: 'static', address: '10.0.0.5', prefixLength: 24, gateway: '10.0.0.1', dns: ['10.0.0.1', '1.1.1.1'], mtu: 1400 },
+    eth1: { mode: 'dhcp' },
+    wlan0: { mode: 'off' },
+  });
+  t.same(config.dns, ['9.9.9.9', '2620:fe::fe']);
+  t.same(config.ntp, ['10.0.2.2:12300', 'pool.example']);
+  t.equal(parseCmdline('nodeos.ntp=off').ntp, 'off');
+  t.equal(config.proxy, 'http://proxy.lan:3128');
+  t.equal(config.noProxy, 'localhost,.lan');
+});
+
+t.test('bad networking values are named and the default kept', async (t) => {
+  const config = parseCmdline(
+    'nodeos.net=maybe nodeos.net.eth0=10.0.0.300/24 nodeos.net.eth1=10.0.0.5/24,gw=nope nodeos.net.eth2=10.0.0.5/24,mtu=100 nodeos.dns=8.8.8 nodeos.ntp=a;b nodeos.proxy=socks://x nodeos.net.this-name-is-far-too-long=dhcp',
+  );
+  t.equal(config.net, 'dhcp');
+  t.same(config.interfaces, {});
+  t.same(config.dns, []);
+  t.same(config.ntp, []);
+  t.equal(config.proxy, '');
+  t.match(config.warnings, [
+    /^nodeos\.net: expected dhcp or off, got "maybe" \(keeping "dhcp"\)$/,
+    /^nodeos\.net\.eth0: expected dhcp, off or ADDRESS\/PREFIX.* \(keeping "dhcp"\)$/,
+    /^nodeos\.net\.eth1: "gw=nope": expected gw=IPv4, dns=IP or mtu=576-65535/,
+    /^nodeos\.net\.eth2: "mtu=100"/,
+    /^nodeos\.dns: expected IP addresses/,
+    /^nodeos\.ntp: expected off or HOST\[:PORT\]/,
+    /^nodeos\.proxy: expected an http:\/\/ or https:\/\/ URL/,
+    /^unknown parameter nodeos\.net\.this-name-is-far-too-long/,
+  ]);
+});

@@ -2,12 +2,12 @@
 import t from 'tap';
 import { backoffDelay, POLICY, Service, type Run, type ServiceHooks } from '../../src/supervisor';
 import { memoryLog } from '../fixtures/fake-sys';
+import { fakeClock } from '../fixtures/fake-clock';
 
 /** A world with a clock we move by hand and processes that exit when told. */
 function world() {
-  let now = 0;
+  const clock = fakeClock();
   let nextPid = 100;
-  const timers: { at: number; fn: () => void }[] = [];
   const runs: { pid: number; exit(code: number | null, signal?: NodeJS.Signals): void }[] = [];
   const signals: string[] = [];
   const hooks: ServiceHooks = {
@@ -18,26 +18,10 @@ function world() {
       return { pid, onExit: (l) => (listener = l) };
     },
     signal: (s) => void signals.push(s),
-    now: () => now,
-    after(ms, fn) {
-      const timer = { at: now + ms, fn };
-      timers.push(timer);
-      return () => timers.splice(timers.indexOf(timer) >>> 0, 1);
-    },
+    now: clock.now,
+    after: clock.after,
   };
-  const advance = (ms: number) => {
-    const until = now + ms;
-    for (;;) {
-      timers.sort((a, b) => a.at - b.at);
-      const due = timers[0];
-      if (!due || due.at > until) break;
-      timers.shift();
-      now = due.at;
-      due.fn();
-    }
-    now = until;
-  };
-  return { hooks, runs, signals, advance, timers, clock: () => now };
+  return { hooks, runs, signals, advance: clock.advance, timers: clock.timers, clock: clock.now };
 }
 
 t.test('backoff: 1 s doubling to 60 s', async (t) => {
