@@ -6,7 +6,7 @@ import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
 import { buildImage, MANIFEST } from './image';
 import { runInteractive, type NetMode } from './qemu';
-import { buildUsersImage, parseOwner } from './users-image';
+import { parseOwner, usersImageWithDependencies } from './users-image';
 import { buildPcImage } from './pc-image';
 import { progress } from './exec';
 
@@ -91,9 +91,10 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => runInteractive(await build({ ...values, platform: values.pc ? 'pc' : 'qemu', users: undefined, 'users-size': '512M' }), bootOptions(values)),
   },
   'users-image': {
-    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …]',
-    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively.',
+    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--arch x64]',
+    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively. A home with a package.json (and lockfile) gets its dependencies installed for the image (npm ci --omit=dev, no install scripts); DIR itself is not changed.',
     options: {
+      arch: target.arch,
       size: { type: 'string', default: '256M' },
       label: { type: 'string', default: 'nodeos-users' },
       owner: { type: 'string', multiple: true },
@@ -101,7 +102,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (values, positionals) => {
       if (positionals.length !== 2) throw new Error('users-image: expected DIR and OUT.img');
       const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-      buildUsersImage(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners });
+      await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, arch: String(values.arch) });
       process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
       return 0;
     },

@@ -1,5 +1,5 @@
 // Running the host tools a build needs, with their failure named.
-import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { spawn, spawnSync, type SpawnOptions, type SpawnSyncOptions } from 'node:child_process';
 
 /** Runs a command; throws "what: cmd failed …" with its stderr when it fails. Returns stdout. */
 export function exec(what: string, command: string, args: readonly string[], options: SpawnSyncOptions = {}): string {
@@ -10,6 +10,22 @@ export function exec(what: string, command: string, args: readonly string[], opt
     throw new Error(`${what}: ${command} ${args.join(' ')} exited with ${result.status ?? result.signal}${stderr ? `\n${stderr}` : ''}`);
   }
   return String(result.stdout ?? '');
+}
+
+/** exec, without blocking the event loop (for commands that talk to servers in this process, as in tests). */
+export function execAsync(what: string, command: string, args: readonly string[], options: SpawnOptions = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
+    child.on('error', (err) => reject(new Error(`${what}: cannot run ${command}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) return resolve(stdout);
+      reject(new Error(`${what}: ${command} ${args.join(' ')} exited with ${code ?? signal}${stderr.trim() ? `\n${stderr.trim()}` : ''}`));
+    });
+  });
 }
 
 /** Progress for long steps: "nodeos: step…" then its time. */

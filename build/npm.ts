@@ -25,12 +25,17 @@ export function treeEntries(dir: string, prefix: string): CpioEntry[] {
   return entries;
 }
 
-/** Fetches (once) the pinned npm; returns its entries and the /usr/bin links. */
-export async function npmEntries(): Promise<CpioEntry[]> {
+/** The pinned npm's folder, fetched once. */
+export async function npmPackage(): Promise<string> {
   const dir = join(CACHE, 'npm', `npm-${NPM_VERSION}`);
   if (!existsSync(join(dir, 'package.json'))) await progress(`fetching npm@${NPM_VERSION} from the npm registry`, () => fetchPackage(`npm@${NPM_VERSION}`, dir));
+  return dir;
+}
+
+/** npm's files and the /usr/bin links, as archive entries. */
+export async function npmEntries(): Promise<CpioEntry[]> {
   return [
-    ...treeEntries(dir, NPM_PREFIX),
+    ...treeEntries(await npmPackage(), NPM_PREFIX),
     { type: 'symlink', path: 'usr/bin/npm', target: `/${NPM_PREFIX}/bin/npm-cli.js` },
     { type: 'symlink', path: 'usr/bin/npx', target: `/${NPM_PREFIX}/bin/npx-cli.js` },
   ];

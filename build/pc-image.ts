@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec } from './exec';
 import { readManifest } from './image';
-import { buildUsersImage, type Owner } from './users-image';
+import { usersImageWithDependencies, type Owner } from './users-image';
 
 export const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
 export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
@@ -70,14 +70,14 @@ function espImage(manifestPath: string, file: string): number {
 }
 
 /** Writes OUT/ARCH/disk.img next to the manifest; returns its path. */
-export function buildPcImage(manifestPath: string, options: PcImageOptions): string {
+export async function buildPcImage(manifestPath: string, options: PcImageOptions): Promise<string> {
   const dir = dirname(manifestPath);
   const disk = join(dir, 'disk.img');
   const [esp, users] = [join(dir, 'esp.img.tmp'), join(dir, 'users.img.tmp')];
   const empty = mkdtempSync(join(tmpdir(), 'nodeos-users-'));
   try {
     const espBytes = espImage(manifestPath, esp);
-    buildUsersImage(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners });
+    await usersImageWithDependencies(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, arch: readManifest(manifestPath).arch });
     const usersBytes = statSync(users).size;
     // 1 MiB before the first partition, 1 MiB after the last for the backup GPT.
     rmSync(disk, { force: true });

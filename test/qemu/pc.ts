@@ -14,7 +14,7 @@ const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 
 t.test('disk.img boots under UEFI to the users', async (t) => {
   const dir = t.testdir({ tree: {} });
-  const disk = buildPcImage(manifest, { usersDir: writeUsersTree(join(dir, 'tree')), usersSize: '128M', owners: {} });
+  const disk = await buildPcImage(manifest, { usersDir: writeUsersTree(join(dir, 'tree')), usersSize: '128M', owners: {} });
   const table = spawnSync('sfdisk', ['--json', disk], { encoding: 'utf8' });
   t.match(JSON.parse(table.stdout).partitiontable, { label: 'gpt', partitions: [{ name: 'nodeos-boot', type: 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B' }, { name: 'nodeos-users' }] });
 
