@@ -1,8 +1,8 @@
 // Networking as PID 1 does it, for real: PID 1 in its own network namespace,
 // a veth pair to a second namespace of ours running Debian's dnsmasq as the
 // DHCP and DNS server. The link appears after boot (hotplug), gets a lease,
-// routes and resolv.conf; the lease is renewed at T1; with the server gone
-// the address is dropped at expiry. Nothing leaves the two namespaces. (The
+// routes and resolv.conf; the lease is renewed at T1, survives the carrier
+// going and coming back; with the server gone the address is dropped at expiry. Nothing leaves the two namespaces. (The
 // clock is not namespaced: nodeos.ntp=off keeps the lease's NTP server from
 // ever setting the host's.)
 import t from 'tap';
@@ -18,7 +18,7 @@ const T2_S = 30;
 
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
 
-t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, expiry', async (t) => {
+t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, expiry', async (t) => {
   const dir = t.testdir({ tree: {}, root: {} });
   const tree = await writeRootTree(`${dir}/tree`);
   const pid1 = bootNamespace(tree, `${dir}/root`, 'nodeos.rootwait=0 nodeos.hostname=netns nodeos.shutdown_timeout=500 nodeos.ntp=off');
@@ -68,6 +68,14 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, expiry', a
   // T1: renewed with the same server, same address.
   await pid1.expect(`net: eth0: renewing: asking 10.9.1.1 to extend ${address}`, (T1_S + 10) * 1000);
   await pid1.expect(`net: eth0: renewed ${address}/24 from 10.9.1.1`, 10_000);
+
+  // The cable is pulled: the address goes; plugged back, the old address is asked for again.
+  ip('-n', SERVER_NS, 'link', 'set', 'veth-dhcp', 'down');
+  await pid1.expect('net: eth0: no-carrier: carrier lost', 10_000);
+  t.notOk((await pid1.value<{ name: string; addresses: string[] }[]>('net().interfaces')).find((i) => i.name === 'eth0')!.addresses.includes(`${address}/24`), 'no address without a carrier');
+  ip('-n', SERVER_NS, 'link', 'set', 'veth-dhcp', 'up');
+  await pid1.expect(`net: eth0: rebooting: carrier back; asking again for ${address}`, 10_000);
+  await pid1.expect(`net: eth0: bound ${address}/24 from 10.9.1.1`, 20_000);
 
   // The server goes away: rebinding at T2, then at expiry the address is dropped.
   dnsmasq.kill();

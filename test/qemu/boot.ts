@@ -16,7 +16,8 @@ t.test('without a users partition: says what it searched, boots to the REPL as P
   const dir = t.testdir({ empty: {} });
   const other = join(dir, 'other.img');
   buildUsersImage(join(dir, 'empty'), other, { size: '16M', label: 'other-label', owners: {} });
-  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2', disks: [other] });
+  // A NIC where no DHCP server will ever answer: it must not hold anything up.
+  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2', disks: [other], net: 'isolated' });
   t.teardown(() => guest.child.kill('SIGKILL'));
   await guest.expect('no users partition LABEL=nodeos-users after 2 s; searched /dev/vda (ext4, LABEL=other-label)', BOOT_MS);
   await guest.expect('this system is ephemeral, changes are lost at power-off', BOOT_MS);
@@ -31,6 +32,8 @@ t.test('without a users partition: says what it searched, boots to the REPL as P
   const targets = await guest.value<string[]>('mounts().map((m) => m.target)');
   for (const target of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp']) t.ok(targets.includes(target), `${target} is mounted`);
   t.equal(await guest.value("child_process.execFileSync(process.execPath, ['-p', 'process.ppid'], { encoding: 'utf8' }).trim()"), '1', 'child_process works');
+  t.match(await guest.value("net().interfaces.find((i) => i.name === 'eth0')"), { mode: 'dhcp', state: 'selecting', carrier: true }, 'the silent network: still asking, in the background');
+  t.match(guest.output, /net: eth0: selecting: looking for a DHCP server[\s\S]*boot: ready in/, 'ready did not wait for a lease');
   t.equal(await guest.value("new Promise((resolve) => child_process.spawn(process.execPath, ['-e', 'process.exit(9)']).on('exit', resolve))"), 9);
 
   // PID 1's lines are kernel log records, with the kernel's timestamps.
