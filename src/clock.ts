@@ -48,17 +48,27 @@ export class Clock {
   private timer: NodeJS.Timeout | undefined;
   private saver: NodeJS.Timeout | undefined;
 
+  private readonly savedPath: string | undefined;
+  private readonly setClock: boolean;
+
   constructor(
     private readonly sys: Sys,
     private readonly log: Log,
-    /** Where the time is kept across boots; none on an ephemeral system. */
-    private readonly savedPath?: string,
-  ) {}
+    options: {
+      /** Where the time is kept across boots; none on an ephemeral system. */
+      savedPath?: string;
+      /** False where the clock is the host's (a container, a namespace test): never set it. */
+      setClock: boolean;
+    },
+  ) {
+    this.savedPath = options.savedPath;
+    this.setClock = options.setClock;
+  }
 
   /** Restores the saved time, then saves it every hour. */
   start(): void {
     if (!this.savedPath) return;
-    this.restore(this.savedPath);
+    if (this.setClock) this.restore(this.savedPath);
     mkdirSync(dirname(this.savedPath), { recursive: true, mode: 0o700 });
     this.saver = setInterval(() => this.save(), CLOCK_POLICY.saveEveryMs);
   }
@@ -93,6 +103,7 @@ export class Clock {
   setServers(servers: string[]): void {
     this.servers = servers;
     clearTimeout(this.timer);
+    if (!this.setClock) return this.log.debug(`SNTP servers ${servers.join(' ')} left unused: the clock is not ours`);
     if (servers.length) void this.sync();
   }
 

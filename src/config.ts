@@ -40,6 +40,12 @@ export interface Config {
   readonly proxy: string;
   /** nodeos.no_proxy=LIST — NO_PROXY for every user. */
   readonly noProxy: string;
+  /**
+   * The kernel is ours: the command line came from /proc/cmdline, not from
+   * NODEOS_CMDLINE (PID 1 in a container or a namespace test, where the clock
+   * and the kernel's settings belong to the host and are left alone).
+   */
+  readonly ownsKernel: boolean;
   /** What was wrong with the command line, to be logged once logging is up. */
   readonly warnings: readonly string[];
 }
@@ -49,7 +55,7 @@ export type InterfaceConfig =
   | { mode: 'off' }
   | { mode: 'static'; address: string; prefixLength: number; gateway?: string; dns: string[]; mtu?: number };
 
-export const DEFAULTS: Omit<Config, 'warnings'> = {
+export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   hostname: 'nodeos',
   single: false,
   shutdownTimeoutMs: 5000,
@@ -198,7 +204,7 @@ function interfaceParam(ifname: string): Param<'interfaces'> | undefined {
   };
 }
 
-export function parseCmdline(cmdline: string): Config {
+export function parseCmdline(cmdline: string, ownsKernel = true): Config {
   const settings: Settings = { ...DEFAULTS };
   const warnings: string[] = [];
   for (const word of splitCmdline(cmdline)) {
@@ -215,7 +221,7 @@ export function parseCmdline(cmdline: string): Config {
     if (value instanceof Problem) warnings.push(`nodeos.${key}: ${value.message} (keeping ${JSON.stringify(param.current?.(settings) ?? settings[param.field])})`);
     else (settings as Record<keyof Settings, unknown>)[param.field] = value;
   }
-  return Object.freeze({ ...settings, warnings: Object.freeze(warnings) });
+  return Object.freeze({ ...settings, ownsKernel, warnings: Object.freeze(warnings) });
 }
 
 /**
@@ -224,7 +230,7 @@ export function parseCmdline(cmdline: string): Config {
  */
 export function readConfig(path = '/proc/cmdline'): Config {
   const override = process.env.NODEOS_CMDLINE;
-  if (override !== undefined) return parseCmdline(override);
+  if (override !== undefined) return parseCmdline(override, false);
   try {
     return parseCmdline(readFileSync(path, 'utf8'));
   } catch (err) {

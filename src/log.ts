@@ -1,7 +1,7 @@
 // One logger for PID 1: "nodeos: step: message" on the console and, once /dev
 // is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our lines
 // sit in dmesg beside the kernel's, with its timestamps.
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { LogLevel } from './config';
@@ -81,6 +81,19 @@ export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
   }
   root.add(new KmsgTransport(fd));
   if (process.stdout.isTTY) kernelEchoesBelow = consoleLoglevel();
+}
+
+/**
+ * The kernel rate-limits writes to /dev/kmsg (10 lines per 5 s): a busy boot
+ * would lose its later lines, `ready` among them. PID 1's are all wanted.
+ * Kernel-wide, so only where the kernel is ours.
+ */
+export function keepEveryKmsgLine(log: Log, path = '/proc/sys/kernel/printk_devkmsg'): void {
+  try {
+    writeFileSync(path, 'on\n');
+  } catch (err) {
+    log.debug(`kmsg rate limit kept (${(err as Error).message}; printk.devkmsg= on the command line locks it)`);
+  }
 }
 
 function consoleLoglevel(): number {

@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { readConfig, type Config } from './config';
 import { setHostname } from './hostname';
-import { attachKmsg, logger, setLogLevel } from './log';
+import { attachKmsg, keepEveryKmsgLine, logger, setLogLevel } from './log';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
 import { ConsoleRepl } from './repl';
@@ -41,6 +41,7 @@ async function boot(): Promise<void> {
   attachKmsg(log); // needs /dev: from here our lines are in dmesg too
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
+  if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   for (const warning of config.warnings) log.warn(warning);
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
@@ -51,7 +52,7 @@ async function boot(): Promise<void> {
   }
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
-  const clock = new Clock(sys, logger('clock'), stage === 'system' ? SAVED_CLOCK : undefined);
+  const clock = new Clock(sys, logger('clock'), { savedPath: stage === 'system' ? SAVED_CLOCK : undefined, setClock: config.ownsKernel });
   clock.start(); // forward to the last known time before anyone reads it
   const network = new Network(sys, config, logger('net'), (servers) => clock.setServers(servers));
   network.start(); // loopback and name files before users; leases come in the background

@@ -62,10 +62,10 @@ t.test('readConfig reads the file, or NODEOS_CMDLINE when set', async (t) => {
   const saved = process.env.NODEOS_CMDLINE;
   t.teardown(() => (saved === undefined ? delete process.env.NODEOS_CMDLINE : (process.env.NODEOS_CMDLINE = saved)));
   delete process.env.NODEOS_CMDLINE;
-  t.equal(readConfig(`${dir}/cmdline`).hostname, 'fromfile');
+  t.match(readConfig(`${dir}/cmdline`), { hostname: 'fromfile', ownsKernel: true });
   t.match(readConfig(`${dir}/missing`).warnings, [/cannot read .*missing/]);
   process.env.NODEOS_CMDLINE = 'nodeos.hostname=fromenv';
-  t.equal(readConfig(`${dir}/cmdline`).hostname, 'fromenv');
+  t.match(readConfig(`${dir}/cmdline`), { hostname: 'fromenv', ownsKernel: false }, "the host's kernel: its clock and settings are left alone");
 });
 
 t.test('users partition, drivers and per-user limits', async (t) => {
