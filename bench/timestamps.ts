@@ -7,7 +7,7 @@ import { bootGuest, type BootOptions } from '../build/qemu';
  * loglevel=7 makes the kernel print info records (ours included); printk.time=1 stamps them.
  */
 export async function kernelTimestamps(manifestPath: string, markers: readonly string[], timeoutMs: number, options: BootOptions = {}): Promise<number[]> {
-  const guest = bootGuest(manifestPath, { ...options, append: 'loglevel=7 printk.time=1 nodeos.rootwait=0' });
+  const guest = bootGuest(manifestPath, { ...options, append: ['loglevel=7 printk.time=1 nodeos.rootwait=0', options.append].filter(Boolean).join(' ') });
   try {
     const times: number[] = [];
     for (const marker of markers) times.push(Number((await guest.expect(new RegExp(`\\[\\s*([\\d.]+)\\] ${marker}`), timeoutMs))[1]));

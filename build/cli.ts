@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
+import { networkBenchmark } from '../bench/network';
 import { buildImage, MANIFEST } from './image';
 import { runInteractive, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies } from './users-image';
@@ -91,10 +92,11 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => runInteractive(await build({ ...values, platform: values.pc ? 'pc' : 'qemu', users: undefined, 'users-size': '512M' }), bootOptions(values)),
   },
   'users-image': {
-    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--arch x64]',
-    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively. A home with a package.json (and lockfile) gets its dependencies installed for the image (npm ci --omit=dev, no install scripts); DIR itself is not changed.',
+    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--arch x64] [--registry URL]',
+    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively. A home with a package.json (and lockfile) gets its dependencies installed for the image (npm ci --omit=dev, no install scripts); DIR itself is not changed; --registry is npm\'s for that install.',
     options: {
       arch: target.arch,
+      registry: { type: 'string' },
       size: { type: 'string', default: '256M' },
       label: { type: 'string', default: 'nodeos-users' },
       owner: { type: 'string', multiple: true },
@@ -102,7 +104,7 @@ const COMMANDS: Record<string, Command> = {
     run: async (values, positionals) => {
       if (positionals.length !== 2) throw new Error('users-image: expected DIR and OUT.img');
       const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-      await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, arch: String(values.arch) });
+      await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, arch: String(values.arch), registry: values.registry as string | undefined });
       process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
       return 0;
     },
@@ -116,12 +118,12 @@ const COMMANDS: Record<string, Command> = {
   bench: {
     usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom]',
     summary:
-      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready.',
+      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready.',
     options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' } },
     run: async (values) => {
       const manifest = await build(values);
       const runs = Number(values.runs);
-      const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs) };
+      const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs), network: await networkBenchmark(manifest, runs) };
       if (values.custom) report.kernels = await kernelBenchmark(manifest, await build({ ...values, out: values.custom, kernel: 'custom' }), runs);
       console.log(JSON.stringify(report, null, 2));
       return 0;

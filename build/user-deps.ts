@@ -48,7 +48,7 @@ export const homesWithPackages = (dir: string) =>
  * (npm ci with a lockfile, npm install without); returns the copy, or `dir`
  * itself when no home has a package.json.
  */
-export async function installUserDependencies(dir: string, out: string, arch: string): Promise<string> {
+export async function installUserDependencies(dir: string, out: string, arch: string, registry?: string): Promise<string> {
   const homes = homesWithPackages(dir);
   if (homes.length === 0) return dir;
   const stage = join(mkdtempSync(join(dirname(out), '.users-')), 'tree');
@@ -59,6 +59,7 @@ export async function installUserDependencies(dir: string, out: string, arch: st
     const home = join(stage, name);
     const lock = existsSync(join(home, 'package-lock.json')) || existsSync(join(home, 'npm-shrinkwrap.json'));
     const args = [join(await npmPackage(), 'bin', 'npm-cli.js'), lock ? 'ci' : 'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--os=linux', `--cpu=${npmCpu}`];
+    if (registry) args.push(`--registry=${registry}`);
     await progress(`installing ${name}'s dependencies (npm ${lock ? 'ci' : 'install'}, ${target})`, () => execAsync(`${name}: npm`, process.execPath, args, { cwd: home }));
     const native = packages(join(home, 'node_modules')).filter((pkg) => nativeWithoutPrebuild(pkg, target));
     if (native.length) {

@@ -48,8 +48,8 @@ export function ownerCommands(dir: string, owners: Readonly<Record<string, Owner
  * The users image as `nodeos users-image` and `build --users` make it: homes
  * with a package.json get their dependencies first (build/user-deps.ts).
  */
-export async function usersImageWithDependencies(dir: string, out: string, options: UsersImageOptions & { arch: string }): Promise<void> {
-  const tree = await installUserDependencies(dir, out, options.arch);
+export async function usersImageWithDependencies(dir: string, out: string, options: UsersImageOptions & { arch: string; registry?: string }): Promise<void> {
+  const tree = await installUserDependencies(dir, out, options.arch, options.registry);
   try {
     buildUsersImage(tree, out, options);
   } finally {

@@ -56,9 +56,7 @@ t.test('network, time and npm inside NodeOS', async (t) => {
   const hostRegistry = `http://127.0.0.1:${registry.port}/`;
   const tree = await writeNpmUsersTree(join(dir, 'tree'), `http://registry.test:${registry.port}/`, hostRegistry);
   const image = join(dir, 'users.img');
-  process.env.NPM_CONFIG_REGISTRY = hostRegistry; // what the build-time install reads
-  await usersImageWithDependencies(tree, image, { size: '128M', label: 'nodeos-users', owners: {}, arch: 'x64' });
-  delete process.env.NPM_CONFIG_REGISTRY;
+  await usersImageWithDependencies(tree, image, { size: '128M', label: 'nodeos-users', owners: {}, arch: 'x64', registry: hostRegistry });
   t.notOk(execFileSync('ls', ['-a', join(tree, 'app')], { encoding: 'utf8' }).includes('node_modules'), 'the source tree is left as it was');
 
   const hostPort = await freePort();
