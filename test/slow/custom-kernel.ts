@@ -29,6 +29,8 @@ t.test('the custom kernel boots with its embedded initramfs', async (t) => {
   t.equal(await bare.value('process.pid'), 1);
   t.match(await bare.value("fs.readFileSync('/proc/version', 'utf8')"), /^Linux version 6\.1/);
   t.equal(await bare.value("fs.existsSync('/proc/config.gz') || fs.readdirSync('/lib').includes('modules')"), false, 'no module tree in the image');
+  await bare.seen(/net: eth0: bound 10\.0\.2\.15\/24 from 10\.0\.2\.2/, BOOT_MS); // virtio-net built in
+  t.ok(Math.abs((await bare.value<number>('Date.now()')) - Date.now()) < 600_000, 'the clock came from the RTC (CONFIG_RTC_HCTOSYS)');
   await powerOff(t, bare);
 
   const image = join(dir, 'users.img');

@@ -6,7 +6,8 @@ import { ESP_TYPE, LINUX_TYPE, loaderFiles, partitionScript } from '../../build/
 
 t.test('the fragment: what NodeOS needs is asked for, modules are off', async (t) => {
   const options = parseFragment(readFileSync(FRAGMENT, 'utf8'));
-  for (const name of ['EFI_STUB', 'BLK_DEV_INITRD', 'DEVTMPFS', 'VIRTIO_BLK', 'SATA_AHCI', 'BLK_DEV_NVME', 'USB_STORAGE', 'USB_UAS', 'MMC_SDHCI_PCI', 'EXT4_FS', 'VFAT_FS', 'SQUASHFS', 'CGROUP_PIDS', 'MEMCG', 'PID_NS', 'SERIAL_8250_CONSOLE', 'FRAMEBUFFER_CONSOLE', 'BINFMT_SCRIPT', 'UNIX', 'MULTIUSER']) {
+  for (const name of ['EFI_STUB', 'BLK_DEV_INITRD', 'DEVTMPFS', 'VIRTIO_BLK', 'SATA_AHCI', 'BLK_DEV_NVME', 'USB_STORAGE', 'USB_UAS', 'MMC_SDHCI_PCI', 'EXT4_FS', 'VFAT_FS', 'SQUASHFS', 'CGROUP_PIDS', 'MEMCG', 'PID_NS', 'SERIAL_8250_CONSOLE', 'FRAMEBUFFER_CONSOLE', 'BINFMT_SCRIPT', 'UNIX', 'MULTIUSER',
+    'VIRTIO_NET', 'E1000', 'E1000E', 'IGB', 'R8169', 'USB_NET_CDCETHER', 'USB_RTL8152', 'USB_NET_AX8817X', 'USB_NET_SMSC95XX', 'USB_LAN78XX', 'RTC_HCTOSYS']) {
     t.equal(options.get(`CONFIG_${name}`), 'y', name);
   }
   t.equal(options.get('CONFIG_MODULES'), 'n');
