@@ -60,7 +60,7 @@ async function boot(): Promise<void> {
   if (stage === 'system') watchForDevices(sys);
   const power = powerControl(sys, config, reaper, async () => {
     await users?.stopAll(config.shutdownTimeoutMs);
-    network.stop(); // leases released while the users are gone but the disk is still there
+    await network.stop(); // leases released while the users are gone but the disk is still there
     clock.stop();
     repl.stop();
   });

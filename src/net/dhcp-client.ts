@@ -31,8 +31,8 @@ export interface Lease {
 }
 
 export interface DhcpHooks {
-  /** Sends to 255.255.255.255 or to one server's address, port 67. */
-  send(msg: DhcpMessage, to: string): void;
+  /** Sends to 255.255.255.255 or to one server's address, port 67; settles once it has left. */
+  send(msg: DhcpMessage, to: string): void | Promise<void>;
   /** Puts the lease on the interface (replacing `previous` when the address changed). */
   configure(lease: Lease, previous: Lease | undefined): void;
   /** Takes the lease's address (and its routes) off the interface. */
@@ -103,14 +103,15 @@ export class DhcpClient {
     }
   }
 
-  /** Gives the lease back (RELEASE) and takes the address off; stays stopped. */
-  stop({ release = true } = {}): void {
+  /** Gives the lease back (RELEASE, from the address: it goes once the packet has left) and stays stopped. */
+  async stop({ release = true } = {}): Promise<void> {
     const active = this.active;
     this.cancel();
-    if (active && release) this.hooks.send(this.message('RELEASE', { ciaddr: active.address, serverId: active.server }), active.server);
     this.lease = undefined;
-    this.setState('stopped', active && release ? `released ${active.address}` : 'stopped');
-    if (active) this.hooks.deconfigure(active);
+    this.setState('stopped', active && release ? `releasing ${active.address}` : 'stopped');
+    if (!active) return;
+    if (release) await this.hooks.send(this.message('RELEASE', { ciaddr: active.address, serverId: active.server }), active.server);
+    this.hooks.deconfigure(active);
   }
 
   /** A message from the socket: replies to our transaction only. */

@@ -11,7 +11,8 @@ export const CLIENT_PORT = 68;
 export const SERVER_PORT = 67;
 
 export interface DhcpSocket {
-  send(msg: DhcpMessage, to: string): void;
+  /** Resolves once the packet has left (a failure is logged, never thrown). */
+  send(msg: DhcpMessage, to: string): Promise<void>;
   close(): void;
 }
 
@@ -30,9 +31,12 @@ export function openDhcpSocket(sys: Sys, ifname: string, receive: (msg: DhcpMess
   socket.bind({ fd: sys.udpBindDevice(ifname, CLIENT_PORT) });
   return {
     send: (msg, to) =>
-      socket.send(encodeDhcp(msg), SERVER_PORT, to, (err) => {
-        if (err) log.debug(`${ifname}: DHCP ${msg.type} to ${to}: ${err.message}`);
-      }),
+      new Promise((resolve) =>
+        socket.send(encodeDhcp(msg), SERVER_PORT, to, (err) => {
+          if (err) log.debug(`${ifname}: DHCP ${msg.type} to ${to}: ${err.message}`);
+          resolve();
+        }),
+      ),
     close: () => socket.close(),
   };
 }

@@ -72,13 +72,16 @@ export class Network {
   }
 
   /** Shutdown: every lease released, every address taken off. */
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.poll);
-    for (const [name, managed] of this.managed) {
-      managed.client?.stop();
-      managed.socket?.close();
-      this.managed.delete(name);
-    }
+    const all = [...this.managed.values()];
+    this.managed.clear();
+    await Promise.all(
+      all.map(async ({ client, socket }) => {
+        await client?.stop();
+        socket?.close();
+      }),
+    );
   }
 
   status(): { interfaces: InterfaceStatus[]; routes: ReturnType<typeof readRoutes>; dns: string[]; ntp: string[] } {
@@ -142,9 +145,8 @@ export class Network {
     for (const [name, managed] of this.managed) {
       if (links.some((link) => link.name === name)) continue;
       this.log.info(`${name}: gone`);
-      managed.client?.stop({ release: false });
-      managed.socket?.close();
       this.managed.delete(name);
+      void managed.client?.stop({ release: false }).finally(() => managed.socket?.close());
       this.refresh();
     }
   }

@@ -40,10 +40,16 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, e
   ip('link', 'add', 'veth-dhcp', 'netns', SERVER_NS, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', String(pid1.hostPid()));
   ip('-n', SERVER_NS, 'addr', 'add', '10.9.1.1/24', 'dev', 'veth-dhcp');
   ip('-n', SERVER_NS, 'link', 'set', 'veth-dhcp', 'up');
-  const dnsmasq = spawn('ip', ['netns', 'exec', SERVER_NS, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--interface=veth-dhcp', '--bind-interfaces',
-    `--dhcp-range=10.9.1.100,10.9.1.150,${LEASE_S}s`, `--dhcp-option=option:T1,${T1_S}`, `--dhcp-option=option:T2,${T2_S}`, '--dhcp-option=option:ntp-server,10.9.1.1',
-    '--domain=nodeos.test', `--dhcp-leasefile=${dir}/leases`, '--no-resolv', '--no-hosts', '--address=/registry.test/10.9.1.1', '--log-dhcp'], { stdio: 'ignore' });
-  t.teardown(() => dnsmasq.kill());
+  let serverLog = '';
+  const startServer = () => {
+    const dnsmasq = spawn('ip', ['netns', 'exec', SERVER_NS, 'dnsmasq', '--no-daemon', '--conf-file=/dev/null', '--interface=veth-dhcp', '--bind-interfaces',
+      `--dhcp-range=10.9.1.100,10.9.1.150,${LEASE_S}s`, `--dhcp-option=option:T1,${T1_S}`, `--dhcp-option=option:T2,${T2_S}`, '--dhcp-option=option:ntp-server,10.9.1.1',
+      '--domain=nodeos.test', `--dhcp-leasefile=${dir}/leases`, '--no-resolv', '--no-hosts', '--address=/registry.test/10.9.1.1', '--log-facility=-'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    for (const stream of [dnsmasq.stdout, dnsmasq.stderr]) stream.on('data', (d) => (serverLog += d));
+    t.teardown(() => dnsmasq.kill());
+    return dnsmasq;
+  };
+  const dnsmasq = startServer();
 
   const bound = await pid1.expect(/net: eth0: bound (10\.9\.1\.\d+)\/24 from 10\.9\.1\.1, lease 120 s, router 10\.9\.1\.1, dns 10\.9\.1\.1/, 60_000);
   const address = bound[1];
@@ -87,4 +93,13 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, e
   t.same(after.routes, [], 'no routes left');
   t.same(after.dns, [], 'no name servers left');
   t.equal(await pid1.value('1 + 1'), 2, 'the REPL never waited for any of it');
+
+  // The server is back: a new lease, which shutdown gives back before the address goes.
+  startServer();
+  const again = (await pid1.expect(/net: eth0: bound (10\.9\.1\.\d+)\/24 from 10\.9\.1\.1/, 90_000))[1];
+  process.kill(pid1.hostPid(), 'SIGTERM');
+  await pid1.expect(`net: eth0: stopped: releasing ${again}`, 10_000);
+  await pid1.exited;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.match(serverLog, new RegExp(`DHCPRELEASE\\(veth-dhcp\\) ${again.replace(/\./g, '\\.')} `), 'the server got the RELEASE');
 });

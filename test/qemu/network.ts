@@ -103,7 +103,7 @@ t.test('network, time and npm inside NodeOS', async (t) => {
   const net = await guest.value<{ interfaces: { name: string; lease?: { server: string; expiresInS: number } }[] }>('net()');
   t.match(net.interfaces.find((i) => i.name === 'eth0')?.lease, { server: '10.0.2.2', expiresInS: Number }, 'net() shows the lease');
   await powerOff(t, guest);
-  t.match(guest.output, /net: eth0: stopped: released 10\.0\.2\.15[\s\S]*shutdown: unmounted filesystems/, 'the lease is released before the disk goes');
+  t.match(guest.output, /net: eth0: stopped: releasing 10\.0\.2\.15[\s\S]*shutdown: unmounted filesystems/, 'the lease is released before the disk goes');
 
   // Boot 2: no NIC. The clock is restored forward; the packages are still there.
   const again = bootGuest(manifest, { users: image, net: 'none' });

@@ -169,14 +169,15 @@ t.test('started without carrier: waits for it', async (t) => {
 t.test('stop: RELEASE to the server, address dropped, no timers left', async (t) => {
   const w = world();
   w.bind();
-  w.client.stop();
+  await w.client.stop();
   t.match(w.sent.at(-1), { to: SERVER, msg: { type: 'RELEASE', ciaddr: '10.0.2.15', serverId: SERVER } });
+  t.equal(w.log.lines.at(-1), 'info: eth0: stopped: releasing 10.0.2.15');
   t.same(w.events, ['configure 10.0.2.15', 'deconfigure 10.0.2.15']);
   t.equal(w.client.state, 'stopped');
   t.equal(w.clock.timers.length, 0);
   const quiet = world();
   quiet.client.start(true);
-  quiet.client.stop();
+  await quiet.client.stop();
   t.equal(quiet.sent.length, 1, 'nothing to release without a lease');
 });
 
