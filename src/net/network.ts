@@ -27,7 +27,7 @@ interface Managed {
 export interface InterfaceStatus {
   name: string;
   mac: string;
-  mode: InterfaceConfig['mode'];
+  mode: InterfaceConfig['mode'] | 'loopback';
   state: string;
   carrier: boolean;
   mtu: number;
@@ -92,7 +92,7 @@ export class Network {
       return {
         name: link.name,
         mac: link.mac,
-        mode: managed?.config.mode ?? 'off',
+        mode: link.name === 'lo' ? 'loopback' : (managed?.config.mode ?? 'off'),
         state: managed?.client?.state ?? (link.up ? 'up' : 'down'),
         carrier: link.carrier,
         mtu: link.mtu,

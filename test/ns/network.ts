@@ -103,3 +103,30 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, e
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.match(serverLog, new RegExp(`DHCPRELEASE\\(veth-dhcp\\) ${again.replace(/\./g, '\\.')} `), 'the server got the RELEASE');
 });
+
+t.test('static configuration and off, from the command line', async (t) => {
+  const dir = t.testdir({ tree: {}, root: {} });
+  const tree = await writeRootTree(`${dir}/tree`);
+  const pid1 = bootNamespace(tree, `${dir}/root`, 'nodeos.rootwait=0 nodeos.ntp=off nodeos.net=off nodeos.net.eth1=10.9.2.5/24,gw=10.9.2.1,dns=10.9.2.53,mtu=1400');
+  t.teardown(() => pid1.child.kill('SIGKILL'));
+  await pid1.expect('nodeos.net=off: only loopback and interfaces named by nodeos.net.IF=', BOOT_MS);
+  await pid1.expect('nodeos> ', BOOT_MS);
+  const ns = `${SERVER_NS}-static`;
+  ip('netns', 'add', ns);
+  t.teardown(() => ip('netns', 'del', ns));
+  for (const [outside, inside] of [['veth-a', 'eth0'], ['veth-b', 'eth1']]) {
+    ip('link', 'add', outside, 'netns', ns, 'type', 'veth', 'peer', 'name', inside, 'netns', String(pid1.hostPid()));
+    ip('-n', ns, 'link', 'set', outside, 'up');
+  }
+  await pid1.expect('net: eth1: static 10.9.2.5/24 via 10.9.2.1', 10_000);
+  await pid1.expect('net: dns: 10.9.2.53', 10_000);
+  const net = await pid1.value<{ interfaces: { name: string; addresses: string[]; mtu: number; state: string; mode: string }[]; routes: unknown[] }>('net()');
+  t.match(net.interfaces.find((i) => i.name === 'eth1'), { mode: 'static', addresses: ['10.9.2.5/24'], mtu: 1400 });
+  t.match(net.interfaces.find((i) => i.name === 'eth0'), { mode: 'off', addresses: [], state: 'down' }, 'eth0 is left alone (nodeos.net=off)');
+  t.same(net.routes, [
+    { ifname: 'eth1', destination: '0.0.0.0', prefixLength: 0, gateway: '10.9.2.1' },
+    { ifname: 'eth1', destination: '10.9.2.0', prefixLength: 24, gateway: null },
+  ]);
+  t.match(await pid1.value("fs.readFileSync('/etc/resolv.conf', 'utf8')"), /^nameserver 10\.9\.2\.53$/m);
+  t.notMatch(pid1.output, /selecting|DHCP server/, 'no DHCP anywhere');
+});
