@@ -10,6 +10,23 @@ import { readFileSync } from 'node:fs';
 
 const USES_ARGUMENTS = /\$\{?[0-9@*#]/;
 
+/**
+ * @yarnpkg/shell reads one command line, where a line break is only a space:
+ * lines are joined with `;` (after `&&`, `||`, `|`, `;` or `&` with a space;
+ * a trailing `\` continues the line), blank lines and `#` comments dropped.
+ * A quoted string cannot span lines.
+ */
+function joinLines(script: string): string {
+  let joined = '';
+  for (const line of script.split('\n').map((l) => l.trim())) {
+    if (!line || line.startsWith('#')) continue;
+    if (!joined) joined = line;
+    else if (joined.endsWith('\\')) joined = `${joined.slice(0, -1)} ${line}`;
+    else joined += `${/(&&|\|\||[|;&])$/.test(joined) ? ' ' : '; '}${line}`;
+  }
+  return joined;
+}
+
 async function main(argv: string[]): Promise<number> {
   // -e, -u and friends are accepted and ignored: the shell stops on nothing itself.
   while (argv[0] && /^[-+][eufxv]+$/.test(argv[0])) argv.shift();
@@ -20,11 +37,12 @@ async function main(argv: string[]): Promise<number> {
     script = argv[1];
     args = argv.slice(2);
   } else if (argv.length) {
-    script = readFileSync(argv[0], 'utf8').replace(/^#!.*\n/, '');
+    script = readFileSync(argv[0], 'utf8');
     args = argv;
   } else script = readFileSync(0, 'utf8');
   // @yarnpkg/shell appends arguments that a script never mentions to its last command; sh does not.
-  return execute(script, USES_ARGUMENTS.test(script) ? args : []); // in process.cwd(), with process.env
+  const line = joinLines(script);
+  return execute(line, USES_ARGUMENTS.test(line) ? args : []); // in process.cwd(), with process.env
 }
 
 main(process.argv.slice(2)).then(
