@@ -49,7 +49,8 @@ const unique = (items: readonly string[]) => [...new Set(items)];
 
 export class Network {
   private readonly managed = new Map<string, Managed>();
-  private readonly resolver = new Resolver();
+  private readonly resolver: Resolver;
+  private readonly sysfs: string;
   private poll: NodeJS.Timeout | undefined;
   private dns: string[] = [];
   private ntp: string[] = [];
@@ -60,7 +61,12 @@ export class Network {
     private readonly log: Log,
     /** Told whenever the SNTP servers change (from DHCP or the command line). */
     private readonly onNtpServers: (servers: string[]) => void,
-  ) {}
+    /** Where links are read and name files written (tests point them elsewhere). */
+    paths: { sysfs?: string; netDir?: string } = {},
+  ) {
+    this.sysfs = paths.sysfs ?? '/sys/class/net';
+    this.resolver = new Resolver(paths.netDir);
+  }
 
   start(): void {
     this.loopback();
@@ -86,7 +92,7 @@ export class Network {
 
   status(): { interfaces: InterfaceStatus[]; routes: ReturnType<typeof readRoutes>; dns: string[]; ntp: string[] } {
     const addresses = networkInterfaces();
-    const interfaces = readLinks().map((link): InterfaceStatus => {
+    const interfaces = readLinks(this.sysfs).map((link): InterfaceStatus => {
       const managed = this.managed.get(link.name);
       const lease = managed?.client?.active;
       return {
@@ -133,7 +139,7 @@ export class Network {
 
   /** New links are set up, vanished ones forgotten, carrier changes passed on. */
   private scan(): void {
-    const links = readLinks().filter((link) => link.name !== 'lo');
+    const links = readLinks(this.sysfs).filter((link) => link.name !== 'lo');
     for (const link of links) {
       const managed = this.managed.get(link.name);
       if (!managed) this.setUp(link);
@@ -180,7 +186,7 @@ export class Network {
     }
     managed.client = client;
     // Right after going up a link may not have its carrier yet: the next scan passes it on.
-    managed.link = { ...link, carrier: readLinks().find((l) => l.name === link.name)?.carrier ?? false };
+    managed.link = { ...link, carrier: readLinks(this.sysfs).find((l) => l.name === link.name)?.carrier ?? false };
     client.start(managed.link.carrier);
   }
 

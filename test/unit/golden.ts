@@ -5,6 +5,9 @@ import type { MountEntry } from '../../src/mountinfo';
 import type { ProcessInfo } from '../../src/proc';
 import { shutdown, type ShutdownSeams } from '../../src/shutdown';
 import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+import { readFileSync } from 'node:fs';
+import { parseCmdline } from '../../src/config';
+import { Network } from '../../src/net/network';
 
 t.test('mounting the pseudo filesystems: in order, a failure skips only itself', async (t) => {
   const sys = fakeSys();
@@ -128,4 +131,29 @@ t.test('shutdown: a failing reboot(2) is logged, not thrown', async (t) => {
   const log = memoryLog();
   await shutdown('reboot', 10, seams, log);
   t.match(log.lines.at(-1), /^error: reboot\(2\): EPERM/);
+});
+
+t.test('networking at boot: loopback first, then each link as the command line says', async (t) => {
+  const link = (type: number, flags: string, mac: string) => ({ type: `${type}\n`, flags, address: `${mac}\n`, carrier: '1\n', mtu: '1500\n' });
+  const dir = t.testdir({
+    net: { lo: link(772, '0x9', '00:00:00:00:00:00'), eth0: link(1, '0x1002', '52:54:00:00:00:01'), eth1: link(1, '0x1002', '52:54:00:00:00:02') },
+    run: {},
+  });
+  const sys = fakeSys();
+  const config = parseCmdline('nodeos.net=off nodeos.net.eth1=10.9.2.5/24,gw=10.9.2.1,dns=10.9.2.53,mtu=1400 nodeos.hostname=golden');
+  const ntp: string[][] = [];
+  const network = new Network(sys, config, memoryLog(), (servers) => ntp.push(servers), { sysfs: `${dir}/net`, netDir: `${dir}/run` });
+  network.start();
+  await network.stop();
+  t.same(sys.trace, [
+    'link_set(lo, up, 0)',
+    'address_add(lo, 127.0.0.1/8)',
+    'address_add(lo, ::1/128)',
+    'link_set(eth1, up, 1400)',
+    'address_add(eth1, 10.9.2.5/24)',
+    'route_add(eth1, 0.0.0.0/0, 10.9.2.1)',
+  ], 'eth0 is left alone (nodeos.net=off); nothing to release at shutdown');
+  t.match(readFileSync(`${dir}/run/resolv.conf`, 'utf8'), /^nameserver 10\.9\.2\.53$/m);
+  t.match(readFileSync(`${dir}/run/hosts`, 'utf8'), /^127\.0\.1\.1\tgolden$/m);
+  t.same(ntp, [], 'no time servers: the clock is not asked to sync');
 });
