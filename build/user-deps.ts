@@ -4,7 +4,7 @@
 // npm is the image's own pinned npm, run by the host's node; install scripts
 // do not run (they would run on the host, for the host): a dependency with a
 // native addon and no prebuilt binary for the target is an error naming it.
-import { existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, lchownSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { exec, execAsync, progress } from './exec';
 import { npmPackage } from './npm';
@@ -52,23 +52,30 @@ export async function installUserDependencies(dir: string, out: string, arch: st
   const homes = homesWithPackages(dir);
   if (homes.length === 0) return dir;
   const stage = join(mkdtempSync(join(dirname(out), '.users-')), 'tree');
-  exec('copying the users tree', 'cp', ['-a', dir, stage]); // owners and modes kept: they become the users' uids
-  const { npmCpu } = archInfo(arch);
-  const target = `linux-${npmCpu}`;
-  for (const name of homes) {
-    const home = join(stage, name);
-    const lock = existsSync(join(home, 'package-lock.json')) || existsSync(join(home, 'npm-shrinkwrap.json'));
-    const args = [join(await npmPackage(), 'bin', 'npm-cli.js'), lock ? 'ci' : 'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--os=linux', `--cpu=${npmCpu}`];
-    if (registry) args.push(`--registry=${registry}`);
-    await progress(`installing ${name}'s dependencies (npm ${lock ? 'ci' : 'install'}, ${target})`, () => execAsync(`${name}: npm`, process.execPath, args, { cwd: home }));
-    const native = packages(join(home, 'node_modules')).filter((pkg) => nativeWithoutPrebuild(pkg, target));
-    if (native.length) {
-      const names = native.map((pkg) => relative(join(home, 'node_modules'), pkg).replace(/\/node_modules\//g, ' > '));
-      throw new Error(`${name}: ${names.join(', ')} ${native.length > 1 ? 'have native addons' : 'has a native addon'} with no prebuilt binary for ${target}; NodeOS images carry no compiler: use a package with prebuilds, or build it for ${target} and vendor it`);
-    }
-    // The user owns what was installed for them (as the home's owner, when we may).
-    const { uid, gid } = lstatSync(home);
-    if (process.getuid?.() === 0) for (const entry of ['node_modules', 'package-lock.json']) if (existsSync(join(home, entry))) chownTree(join(home, entry), uid, gid);
+  try {
+    exec('copying the users tree', 'cp', ['-a', dir, stage]); // owners and modes kept: they become the users' uids
+    for (const name of homes) await install(join(stage, name), name, arch, registry);
+  } catch (err) {
+    rmSync(dirname(stage), { recursive: true, force: true });
+    throw err;
   }
   return stage;
+}
+
+/** One home: npm ci (or install), the native check, and the user's ownership. */
+async function install(home: string, name: string, arch: string, registry: string | undefined): Promise<void> {
+  const { npmCpu } = archInfo(arch);
+  const target = `linux-${npmCpu}`;
+  const lock = existsSync(join(home, 'package-lock.json')) || existsSync(join(home, 'npm-shrinkwrap.json'));
+  const args = [join(await npmPackage(), 'bin', 'npm-cli.js'), lock ? 'ci' : 'install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--os=linux', `--cpu=${npmCpu}`];
+  if (registry) args.push(`--registry=${registry}`);
+  await progress(`installing ${name}'s dependencies (npm ${lock ? 'ci' : 'install'}, ${target})`, () => execAsync(`${name}: npm`, process.execPath, args, { cwd: home }));
+  const native = packages(join(home, 'node_modules')).filter((pkg) => nativeWithoutPrebuild(pkg, target));
+  if (native.length) {
+    const names = native.map((pkg) => relative(join(home, 'node_modules'), pkg).replace(/\/node_modules\//g, ' > '));
+    throw new Error(`${name}: ${names.join(', ')} ${native.length > 1 ? 'have native addons' : 'has a native addon'} with no prebuilt binary for ${target}; NodeOS images carry no compiler: use a package with prebuilds, or build it for ${target} and vendor it`);
+  }
+  // The user owns what was installed for them (as the home's owner, when we may).
+  const { uid, gid } = lstatSync(home);
+  if (process.getuid?.() === 0) for (const entry of ['node_modules', 'package-lock.json']) if (existsSync(join(home, entry))) chownTree(join(home, entry), uid, gid);
 }

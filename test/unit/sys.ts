@@ -4,6 +4,7 @@ import t from 'tap';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { createSocket } from 'node:dgram';
 import { CLONE, PR, RB, sys } from '../../src/sys';
 
 t.test('a failing syscall throws code, errno, syscall and path', async (t) => {
@@ -50,4 +51,44 @@ t.test('unshare + sethostname change only this process', async (t) => {
   sys().sethostname('nodeos-unit');
   t.equal(hostname(), 'nodeos-unit');
   t.equal(execFileSync('cat', ['/proc/sys/kernel/hostname'], { encoding: 'utf8' }).trim(), 'nodeos-unit', 'children share the new namespace');
+});
+
+t.test('rtnetlink and the device-bound UDP socket, in a private network namespace', async (t) => {
+  const hostNet = readlinkSync('/proc/self/ns/net');
+  sys().unshare(CLONE.NEWNET);
+  // Never touch the host's network: stop here unless the namespace really is new.
+  if (readlinkSync('/proc/self/ns/net') === hostNet) throw new Error('unshare left us in the host network namespace');
+  const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
+  sys().linkSet('lo', true, 0);
+  t.match(ip('link', 'show', 'lo'), /<LOOPBACK,UP,LOWER_UP>/, 'link up');
+  sys().addressAdd('lo', '10.7.0.1', 24);
+  t.match(ip('-4', 'addr', 'show', 'lo'), /inet 10\.7\.0\.1\/24 brd 10\.7\.0\.255 scope global lo/, 'address with its broadcast');
+  t.match(t.throws(() => sys().addressAdd('lo', '10.7.0.1', 24)), { code: 'EEXIST', syscall: 'RTM_NEWADDR', path: 'lo', message: "EEXIST: file exists, RTM_NEWADDR 'lo'" });
+  sys().routeAdd('lo', '0.0.0.0', 0, '10.7.0.254');
+  sys().routeAdd('lo', '10.8.0.0', 16, null);
+  const routes = ip('-4', 'route');
+  t.match(routes, /^default via 10\.7\.0\.254 dev lo/m, "a default route");
+  t.match(routes, /^10\.8\.0\.0\/16 dev lo scope link/m, "an on-link route");
+  sys().routeDelete('lo', '10.8.0.0', 16, null);
+  sys().routeDelete('lo', '0.0.0.0', 0, '10.7.0.254');
+  t.equal(ip('-4', 'route').trim(), '', 'routes deleted');
+  t.match(t.throws(() => sys().routeDelete('lo', '0.0.0.0', 0, '10.7.0.254')), { code: 'ESRCH', syscall: 'RTM_DELROUTE' });
+  sys().addressDelete('lo', '10.7.0.1', 24);
+  t.notMatch(ip('-4', 'addr', 'show', 'lo'), /10\.7\.0\.1/, 'address deleted');
+  t.match(t.throws(() => sys().linkSet('nope0', true, 0)), { code: 'ENODEV', syscall: 'RTM_NEWLINK', path: 'nope0' });
+  const loose = sys() as unknown as Record<string, (...args: unknown[]) => unknown>;
+  t.throws(() => loose.addressAdd('lo', 'not-an-ip', 8), TypeError);
+  t.throws(() => loose.clockSettime('now'), TypeError, 'clockSettime checks its argument (it is never called here: the clock is the host\'s)');
+
+  const fd = sys().udpBindDevice('lo', 6868);
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind({ fd }, resolve));
+  t.same(socket.address(), { address: '0.0.0.0', family: 'IPv4', port: 6868 }, 'node:dgram adopts it');
+  const got = new Promise<string>((resolve) => socket.once('message', (m) => resolve(String(m))));
+  const sender = createSocket('udp4');
+  sender.send('hello', 6868, '127.0.0.1', (err) => t.error(err));
+  t.equal(await got, 'hello');
+  sender.close();
+  socket.close();
+  t.match(t.throws(() => sys().udpBindDevice('nope0', 6869)), { code: 'ENODEV', syscall: 'setsockopt', path: 'nope0' });
 });
