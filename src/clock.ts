@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { SETTINGS_DIR } from './users';
 import type { Log } from './log';
 import { parseSntpReply, SNTP_PORT, sntpRequest } from './net/sntp';
-import { writeAtomic } from './net/resolver';
+import { writeAtomic } from './atomic-write';
 import type { Sys } from './sys';
 
 /** On the users partition, beside the users. */

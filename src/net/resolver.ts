@@ -3,7 +3,8 @@
 // rewrites (atomically) and every user sees read-only. Node reads
 // resolv.conf once, at start: PID 1 tells its own resolver with setServers.
 import { setServers } from 'node:dns';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeAtomic } from '../atomic-write';
 import { join } from 'node:path';
 
 /** Written by PID 1, shown read-only to every user. */
@@ -17,11 +18,6 @@ export function resolvConf(servers: readonly string[], search: readonly string[]
 
 export function hostsFile(hostname: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
-}
-
-export function writeAtomic(path: string, text: string, mode = 0o644): void {
-  writeFileSync(`${path}.tmp`, text, { mode });
-  renameSync(`${path}.tmp`, path);
 }
 
 export class Resolver {
