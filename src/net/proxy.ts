@@ -46,6 +46,8 @@ export function proxyEnvironment(config: Config, settingsDir: string | undefined
   };
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(values)) Object.assign(env, { [key]: value, [key.toLowerCase()]: value });
+  // npm reads these itself; Node's own http, https and fetch only when asked to (Node ≥ 24.5).
+  if (values.HTTP_PROXY || values.HTTPS_PROXY) env.NODE_USE_ENV_PROXY = '1';
   if (settingsDir) {
     try {
       copyFileSync(join(settingsDir, 'ca.pem'), join(netDir, 'ca.pem'));

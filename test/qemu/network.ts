@@ -87,7 +87,7 @@ t.test('network, time and npm inside NodeOS', async (t) => {
   t.equal(alice.script.status, 0, `npm run works through /bin/sh\n${JSON.stringify(alice.script)}`);
   t.match(alice.script.stdout, /hello from the fixture bin, dep says hi\ngreet script ran/);
   t.same(alice.lookup, { address: '10.0.2.2', family: 4 }, 'registry.test resolves through our DNS server');
-  t.same(alice.proxy, ['http://10.0.2.2:9', 'http://10.0.2.2:9', 'registry.test,localhost'], 'the proxy from the command line, NO_PROXY from .nodeos/environment');
+  t.same(alice.proxy, ['http://10.0.2.2:9', 'http://10.0.2.2:9', 'registry.test,localhost', '1'], 'the proxy from the command line (for Node\'s own http too), NO_PROXY from .nodeos/environment');
   t.equal(alice.ca, '-----BEGIN CERTIFICATE-----', 'the CA bundle from .nodeos/ca.pem, readable by a user');
   t.equal(alice.listening, 80, 'a user listens on port 80 (sysctl.net.ipv4.ip_unprivileged_port_start=80)');
   t.ok(registry.requests.some((r) => r.startsWith(`registry.test:${registry.port} /nodeos-fixture-dep/-/`)), 'the guest fetched the tarballs by name');
