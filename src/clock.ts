@@ -74,7 +74,8 @@ export class Clock {
   }
 
   /** Moves the clock forward to the saved time when it is behind it (never back). */
-  private restore(savedPath: string): void {    let saved: number;
+  private restore(savedPath: string): void {
+    let saved: number;
     try {
       saved = Number(readFileSync(savedPath, 'utf8').trim());
     } catch {

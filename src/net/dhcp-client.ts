@@ -179,42 +179,39 @@ export class DhcpClient {
     };
   }
 
+  /** Broadcasts `msg()` now and again with backoff; after `tries` sends, starts over with a DISCOVER. */
+  private broadcastWithBackoff(msg: () => DhcpMessage, tries = Infinity): void {
+    const attempt = () => {
+      if (this.tries >= tries) return this.discover();
+      this.hooks.send(msg(), BROADCAST);
+      const delay = this.backoffMs();
+      this.tries++;
+      this.retry(delay, attempt);
+    };
+    attempt();
+  }
+
   private discover(): void {
     this.cancel();
     this.newTransaction();
     this.setState('selecting', 'looking for a DHCP server');
-    this.sendDiscover();
-  }
-
-  private sendDiscover(): void {
-    this.hooks.send(this.message('DISCOVER', { flags: BROADCAST_FLAG }), BROADCAST);
-    const delay = this.backoffMs();
-    this.tries++;
-    if (this.tries === 4) this.log.warn(`${this.ifname}: no DHCP server has answered yet; still asking, every ${DHCP_POLICY.maxRetryMs / 1000} s at most`);
-    this.retry(delay, () => this.sendDiscover());
+    this.broadcastWithBackoff(() => {
+      if (this.tries === 3) this.log.warn(`${this.ifname}: no DHCP server has answered yet; still asking, every ${DHCP_POLICY.maxRetryMs / 1000} s at most`);
+      return this.message('DISCOVER', { flags: BROADCAST_FLAG });
+    });
   }
 
   private request(): void {
-    if (this.tries >= DHCP_POLICY.requestTries) return this.discover();
     const offer = this.offer!;
-    this.hooks.send(this.message('REQUEST', { flags: BROADCAST_FLAG, requestedIp: offer.yiaddr, serverId: offer.serverId }), BROADCAST);
-    const delay = this.backoffMs();
-    this.tries++;
-    this.retry(delay, () => this.request());
+    this.broadcastWithBackoff(() => this.message('REQUEST', { flags: BROADCAST_FLAG, requestedIp: offer.yiaddr, serverId: offer.serverId }), DHCP_POLICY.requestTries);
   }
 
   /** INIT-REBOOT: ask for the address we had, without a server id. */
   private reboot(): void {
     this.newTransaction();
     this.setState('rebooting', `carrier back; asking again for ${this.lease!.address}`);
-    const send = () => {
-      if (this.tries >= DHCP_POLICY.rebootTries) return this.discover();
-      this.hooks.send(this.message('REQUEST', { flags: BROADCAST_FLAG, requestedIp: this.lease!.address }), BROADCAST);
-      const delay = this.backoffMs();
-      this.tries++;
-      this.retry(delay, send);
-    };
-    send();
+    const address = this.lease!.address;
+    this.broadcastWithBackoff(() => this.message('REQUEST', { flags: BROADCAST_FLAG, requestedIp: address }), DHCP_POLICY.rebootTries);
   }
 
   private bind(ack: DhcpMessage): void {

@@ -31,20 +31,22 @@ const read = (dir: string, file: string) => {
   }
 };
 
+export function readLink(sysfs: string, name: string): Link {
+  const dir = join(sysfs, name);
+  return {
+    name,
+    mac: read(dir, 'address'),
+    ethernet: Number(read(dir, 'type')) === ARPHRD_ETHER && name !== 'lo',
+    up: (Number(read(dir, 'flags')) & IFF_UP) !== 0,
+    carrier: read(dir, 'carrier') === '1',
+    mtu: Number(read(dir, 'mtu')) || 0,
+  };
+}
+
 export function readLinks(sysfs = '/sys/class/net'): Link[] {
   return readdirSync(sysfs)
     .sort()
-    .map((name) => {
-      const dir = join(sysfs, name);
-      return {
-        name,
-        mac: read(dir, 'address'),
-        ethernet: Number(read(dir, 'type')) === ARPHRD_ETHER && name !== 'lo',
-        up: (Number(read(dir, 'flags')) & IFF_UP) !== 0,
-        carrier: read(dir, 'carrier') === '1',
-        mtu: Number(read(dir, 'mtu')) || 0,
-      };
-    });
+    .map((name) => readLink(sysfs, name));
 }
 
 /** A little-endian hex IPv4 address from /proc/net/route ("0202000A" → 10.0.2.2). */

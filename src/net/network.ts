@@ -10,7 +10,7 @@ import type { Log } from '../log';
 import type { Sys } from '../sys';
 import { DhcpClient, type Lease } from './dhcp-client';
 import { openDhcpSocket, type DhcpSocket } from './dhcp-socket';
-import { readLinks, readRoutes, type Link } from './links';
+import { readLink, readLinks, readRoutes, type Link } from './links';
 import { Resolver } from './resolver';
 
 /** How often links are looked at: new interfaces, carrier lost or back. */
@@ -114,7 +114,7 @@ export class Network {
     return { address: `${lease.address}/${lease.prefixLength}`, server: lease.server, router: lease.router, dns: lease.dns, ntp: lease.ntp, expiresInS: left };
   }
 
-  /** A system call that may find its work already done (EEXIST) or undone (EADDRNOTAVAIL, ESRCH): that is fine. */
+  /** A system call that may find its work already done (EEXIST) or undone (EADDRNOTAVAIL, ENODEV): that is fine. */
   private call(what: string, fn: () => void, harmless: string[] = []): void {
     try {
       fn();
@@ -186,7 +186,7 @@ export class Network {
     }
     managed.client = client;
     // Right after going up a link may not have its carrier yet: the next scan passes it on.
-    managed.link = { ...link, carrier: readLinks(this.sysfs).find((l) => l.name === link.name)?.carrier ?? false };
+    managed.link = readLink(this.sysfs, link.name);
     client.start(managed.link.carrier);
   }
 
