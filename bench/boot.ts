@@ -5,7 +5,8 @@
 // start-up and the host's load do not enter the figures.
 import { join, dirname } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { nodeInputs, readManifest, writeInitramfs } from '../build/image';
+import { nodeInputs, writeInitramfs } from '../build/image';
+import { readManifest } from '../build/manifest';
 import { initramfsEntries } from '../initramfs/layout';
 import { kernelTimestamps, median, ms } from './timestamps';
 

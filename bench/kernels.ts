@@ -5,7 +5,7 @@
 // machine without a users partition.
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readManifest } from '../build/image';
+import { readManifest } from '../build/manifest';
 import { kernelTimestamps, median, ms } from './timestamps';
 
 const TIMEOUT_MS = 180_000;

@@ -1,6 +1,8 @@
 // Debian packages, fetched the way a user can without root: apt-cache to
-// resolve a meta package, apt-get download into the cache.
-import { mkdirSync, readdirSync } from 'node:fs';
+// resolve a meta package, apt-get download into the cache. Packages outside
+// the host's sources (non-free firmware) come through a private apt
+// configuration under the cache; the host's apt is never changed.
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exec, progress } from './exec';
 import { CACHE } from './paths';
@@ -17,16 +19,61 @@ export function resolvePackage(meta: string, prefix: string): { name: string; ve
   return name && version ? { name, version } : undefined;
 }
 
-/** The .deb of that exact version, downloaded into the cache once. */
-export async function downloadDeb(pkg: { name: string; version: string }): Promise<string> {
+/** The .deb of that exact version, downloaded into the cache once (through `apt`'s configuration when given). */
+export async function downloadDeb(pkg: { name: string; version: string }, apt?: PrivateApt): Promise<string> {
   const downloads = join(CACHE, 'downloads');
   mkdirSync(downloads, { recursive: true });
   // apt-get writes ':' in versions as %3a.
   const find = () => readdirSync(downloads).find((f) => f.startsWith(`${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_`) && f.endsWith('.deb'));
   if (!find()) {
-    await progress(`fetching ${pkg.name} ${pkg.version} from Debian`, () => exec('apt-get download', 'apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: downloads }));
+    await progress(`fetching ${pkg.name} ${pkg.version} from Debian`, () => exec('apt-get download', 'apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: downloads, env: apt?.env ?? process.env }));
   }
   const deb = find();
   if (!deb) throw new Error(`apt-get download: no ${pkg.name} ${pkg.version} .deb in ${downloads}`);
   return join(downloads, deb);
+}
+
+export const DEBIAN_MIRROR = 'http://deb.debian.org/debian';
+export const DEBIAN_SUITE = 'bookworm';
+const KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
+/** Package lists older than this are fetched again. */
+const LISTS_MAX_AGE_MS = 24 * 3600 * 1000;
+
+export interface PrivateApt {
+  /** process.env with APT_CONFIG pointing at the private configuration. */
+  env: NodeJS.ProcessEnv;
+  /** apt-cache / apt-get through it. */
+  resolve(name: string): { name: string; version: string } | undefined;
+}
+
+/** An apt configuration of our own for Debian's `components` (lists fetched at most daily), under the cache. */
+export function privateApt(components: readonly string[]): PrivateApt {
+  const dir = join(CACHE, 'apt', components.join('+'));
+  const config = join(dir, 'apt.conf');
+  if (!existsSync(KEYRING)) throw new Error(`apt: no ${KEYRING} (apt-get install debian-archive-keyring)`);
+  for (const sub of ['lists/partial', 'archives/partial', 'sources.list.d']) mkdirSync(join(dir, sub), { recursive: true });
+  writeFileSync(join(dir, 'sources.list'), `deb [signed-by=${KEYRING}] ${DEBIAN_MIRROR} ${DEBIAN_SUITE} ${components.join(' ')}\n`);
+  writeFileSync(
+    config,
+    [
+      `Dir::Etc::SourceList "${join(dir, 'sources.list')}";`,
+      `Dir::Etc::SourceParts "${join(dir, 'sources.list.d')}";`,
+      `Dir::State::Lists "${join(dir, 'lists')}";`,
+      `Dir::Cache "${dir}";`,
+      `Dir::Cache::Archives "${join(dir, 'archives')}";`,
+      '',
+    ].join('\n'),
+  );
+  const env = { ...process.env, APT_CONFIG: config };
+  const release = join(dir, 'lists', `deb.debian.org_debian_dists_${DEBIAN_SUITE}_InRelease`);
+  if (!existsSync(release) || Date.now() - statSync(release).mtimeMs > LISTS_MAX_AGE_MS) {
+    exec('apt-get update (private lists)', 'apt-get', ['update', '-qq'], { env });
+  }
+  return {
+    env,
+    resolve: (name) => {
+      const version = /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
+      return version ? { name, version } : undefined;
+    },
+  };
 }

@@ -1,14 +1,15 @@
 // The `nodeos` command: build images, boot them, benchmark them.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
 import { networkBenchmark } from '../bench/network';
-import { buildImage, MANIFEST } from './image';
+import { buildImage } from './image';
+import { MANIFEST } from './manifest';
+import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies } from './users-image';
-import { buildPcImage } from './pc-image';
 import { progress } from './exec';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -42,26 +43,29 @@ const boot: Options = {
   forward: { type: 'string', multiple: true },
 };
 
-const manifestOf = (values: Record<string, unknown>) => join(resolve(String(values.out)), String(values.arch), MANIFEST);
+/** `run --pc` boots the PC platform's disk image; otherwise QEMU loads the qemu platform's kernel and initramfs. */
+const platformOf = (values: Record<string, unknown>) => (values.pc ? 'pc' : 'qemu');
+const manifestOf = (values: Record<string, unknown>) => join(platformDir(String(values.out), String(values.arch), platformOf(values)), MANIFEST);
 
 async function build(values: Record<string, unknown>): Promise<string> {
   const kernel = String(values.kernel);
   if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
-  const { path, built } = await buildImage(String(values.arch), String(values.out), kernel);
+  const platformName = String(values.platform ?? 'qemu');
+  const platform = platformInfo(platformName);
+  const { path, built } = await buildImage({ arch: String(values.arch), out: String(values.out), platform: platformName, kernel });
   process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
-  const platformName = values.platform ?? 'qemu';
-  if (platformName === 'pc') {
+  if (platform.write) {
     const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-    const disk = await progress('writing the PC disk image', () =>
-      buildPcImage(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners }),
+    const artifact = await progress(`writing the ${platformName} image`, () =>
+      platform.write!(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners }),
     );
-    process.stderr.write(`nodeos: wrote ${disk}\n`);
-  } else if (platformName !== 'qemu') throw new Error(`--platform ${String(platformName)}: expected qemu or pc`);
+    process.stderr.write(`nodeos: wrote ${artifact}\n`);
+  }
   return path;
 }
 
 const bootOptions = (values: Record<string, unknown>) => ({
-  pcDisk: values.pc ? join(resolve(String(values.out)), String(values.arch), 'disk.img') : undefined,
+  pcDisk: values.pc ? join(platformDir(String(values.out), String(values.arch), 'pc'), 'disk.img') : undefined,
   append: values.append as string | undefined,
   users: values.users as string | undefined,
   disks: (values.disk as string[] | undefined) ?? [],
@@ -89,7 +93,7 @@ const COMMANDS: Record<string, Command> = {
     summary: 'Build the image when it is stale (with --pc, the disk image too), then run it.',
     options: { ...target, ...boot },
     // --pc needs the disk image too (its users partition empty: use build for more).
-    run: async (values) => runInteractive(await build({ ...values, platform: values.pc ? 'pc' : 'qemu', users: undefined, 'users-size': '512M' }), bootOptions(values)),
+    run: async (values) => runInteractive(await build({ ...values, platform: platformOf(values), users: undefined, 'users-size': '512M' }), bootOptions(values)),
   },
   'users-image': {
     usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--arch x64] [--registry URL]',

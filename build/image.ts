@@ -1,8 +1,8 @@
-// `nodeos build`: kernel + initramfs + manifest.json for one architecture.
-// Inputs are fingerprinted, so an unchanged image is not rebuilt.
+// `nodeos build`: kernel + initramfs + manifest.json for one architecture and
+// platform. Inputs are fingerprinted, so an unchanged image is not rebuilt.
 import { createHash } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -11,29 +11,15 @@ import { initramfsEntries, type InitramfsInputs } from '../initramfs/layout';
 import { npmEntries } from './npm';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
-import { moduleEntries } from './modules';
+import { firmwareFiles } from './firmware';
+import { MANIFEST, readManifest, type Manifest } from './manifest';
+import { moduleEntries, modulesOf } from './modules';
 import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries } from './node-binary';
 import { ADDON, BUNDLE, ENV, LAUNCHER, SH } from './paths';
-import { archInfo } from './versions';
+import { platformDir, platformInfo, type Platform } from './platforms';
 
-export interface Manifest {
-  arch: string;
-  /** Paths are relative to the manifest. */
-  kernel: { path: string; package: string; version: string };
-  /** Absent when the kernel carries it (the custom kernel). */
-  initramfs?: { path: string; bytes: number };
-  cmdline: string;
-  node: { version: string };
-  /** Kernel modules in the initramfs; wanted ones this kernel lacks. */
-  modules: { included: string[]; missing: string[] };
-  /** Hash of every input; equal means the image is up to date. */
-  fingerprint: string;
-}
-
-export const MANIFEST = 'manifest.json';
-
-export const defaultCmdline = (arch: string) => `console=${archInfo(arch).console} panic=1 quiet`;
+export const defaultCmdline = (arch: string, platform: Platform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
 
 /** mtimes in the archive: SOURCE_DATE_EPOCH, else 0, so builds are reproducible. */
 export const sourceDateEpoch = () => Number(process.env.SOURCE_DATE_EPOCH ?? 0) || 0;
@@ -70,18 +56,28 @@ export async function systemInputs(arch: string): Promise<InitramfsInputs & { ve
 
 export type KernelChoice = 'debian' | 'custom';
 
-export async function buildImage(arch: string, out: string, kernelChoice: KernelChoice = 'debian'): Promise<{ manifest: Manifest; path: string; built: boolean }> {
+export interface BuildTarget {
+  arch: string;
+  /** The output folder; the image goes to OUT/ARCH[/PLATFORM-DIR]. */
+  out: string;
+  platform: string;
+  kernel: KernelChoice;
+}
+
+export async function buildImage({ arch, out, platform: platformName, kernel: kernelChoice }: BuildTarget): Promise<{ manifest: Manifest; path: string; built: boolean }> {
   if (kernelChoice === 'custom' && arch !== 'x64') throw new Error('build: the custom kernel is built for x64 only');
-  const dir = resolve(out, arch);
+  const platform = platformInfo(platformName);
+  const dir = platformDir(out, arch, platformName);
   const path = join(dir, MANIFEST);
-  const [kernel, system] = [await debianKernel(arch), await systemInputs(arch)];
-  const cmdline = defaultCmdline(arch);
-  // The custom kernel has every driver built in: no modules in its archive.
-  const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release);
-  const entries = initramfsEntries({ ...system, extra: modules?.entries ?? [] });
+  const [kernel, system] = [await debianKernel(arch, platform.kernel), await systemInputs(arch)];
+  const cmdline = defaultCmdline(arch, platform);
+  // The custom kernel has every driver built in: no modules (nor their firmware) in its archive.
+  const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release, modulesOf(platform.modules));
+  const firmware = await firmwareFiles(modules?.modules.flatMap((m) => m.firmware) ?? [], modules ? platform.firmware : []);
+  const entries = initramfsEntries({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
-  const fingerprint = hash([arch, kernelChoice, kernelInput, cmdline, ...cpioChunks(entries, sourceDateEpoch())]);
+  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, ...cpioChunks(entries, sourceDateEpoch())]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
@@ -107,19 +103,13 @@ export async function buildImage(arch: string, out: string, kernelChoice: Kernel
     ...(initramfs && { initramfs }),
     cmdline,
     node: { version: system.version },
+    platform: platformName,
     modules: { included: modules?.modules.map((m) => m.name) ?? [], missing: modules?.missing ?? [] },
+    firmware: { included: firmware.included, missing: firmware.missing },
     fingerprint,
   };
   writeFileSync(path, `${JSON.stringify(manifest, null, 2)}\n`);
   return { manifest, path, built: true };
-}
-
-export function readManifest(path: string): Manifest {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8')) as Manifest;
-  } catch (err) {
-    throw new Error(`manifest ${path}: ${(err as Error).message}; run nodeos build`);
-  }
 }
 
 function hash(parts: readonly (string | Buffer)[]): string {

@@ -1,11 +1,11 @@
-// The kernel: Debian's cloud kernel package, downloaded with apt-get (no root
+// The kernel: one of Debian's kernel packages (cloud or generic), downloaded with apt-get (no root
 // needed) and unpacked with dpkg-deb, cached by package and version.
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE } from './paths';
 import { downloadDeb, resolvePackage } from './apt';
 import { exec } from './exec';
-import { archInfo } from './versions';
+import { archInfo, type KernelKind } from './versions';
 
 export interface Kernel {
   package: string;
@@ -18,8 +18,8 @@ export interface Kernel {
   release: string;
 }
 
-export async function debianKernel(arch: string): Promise<Kernel> {
-  const meta = archInfo(arch).kernelPackage;
+export async function debianKernel(arch: string, kind: KernelKind): Promise<Kernel> {
+  const meta = archInfo(arch).kernels[kind];
   let pkg: { name: string; version: string } | undefined;
   try {
     pkg = resolvePackage(meta, 'linux-image-');
@@ -48,7 +48,9 @@ function kernelIn(dir: string, pkg: string, version: string): Kernel {
 function cachedKernel(meta: string): Kernel {
   const root = join(CACHE, 'kernel');
   const flavour = meta.replace(/^linux-image-/, '');
-  const found = existsSync(root) ? readdirSync(root).filter((name) => name.includes(flavour) && !name.endsWith('.tmp')).sort().pop() : undefined;
+  // linux-image-6.1.0-56-amd64_… is the generic flavour, linux-image-6.1.0-56-cloud-amd64_… the cloud one.
+  const ours = new RegExp(`^linux-image-[\\d.]+-\\d+-${flavour}_[^/]+$`);
+  const found = existsSync(root) ? readdirSync(root).filter((name) => ours.test(name) && !name.endsWith('.tmp')).sort().pop() : undefined;
   if (!found) throw new Error(`kernel: apt-cache knows no ${meta} and none is cached; run apt-get update (Debian/Ubuntu) first`);
   const [pkg, version] = found.split('_');
   return kernelIn(join(root, found), pkg, version);

@@ -4,20 +4,30 @@
 // package ships no modules.dep (depmod writes it at install time), so we read
 // each module's own .modinfo section (its aliases and `depends=`), as depmod
 // does.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
 
-/** Drivers to reach disks and networks on VMs and PCs; what a kernel has not got (or has built in) is skipped. */
-export const WANTED_MODULES = [
-  'virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_rng',
-  'ahci', 'sd_mod', 'nvme',
-  'xhci_pci', 'ehci_pci', 'usb_storage', 'uas',
-  'sdhci_pci', 'mmc_block',
-  'ext4', 'vfat', 'nls_cp437', 'nls_utf8', 'squashfs',
-  // Network: virtio, the common PC Ethernet chips, USB Ethernet adapters
-  'virtio_net', 'e1000', 'e1000e', 'igb', 'r8169', 'cdc_ether', 'r8152', 'asix', 'ax88179_178a', 'smsc95xx', 'lan78xx',
-];
+/**
+ * The drivers an initramfs may carry, by what they are for. A platform picks
+ * classes; what its kernel has not got (or has built in) is skipped.
+ */
+export const MODULE_CLASSES = {
+  virtio: ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_rng', 'virtio_net'],
+  /** SATA, NVMe, SD cards and card readers. */
+  disks: ['ahci', 'sd_mod', 'nvme', 'sdhci_pci', 'mmc_block'],
+  /** USB host controllers (USB 3, 2 and 1.1), sticks and disks behind them. */
+  usb: ['xhci_pci', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'usb_storage', 'uas'],
+  /** USB keyboards, with the quirk drivers of common makes (PS/2 is built in). */
+  keyboards: ['usbhid', 'hid_generic', 'hid_apple', 'hid_cherry', 'hid_chicony', 'hid_lenovo', 'hid_logitech_dj', 'hid_logitech_hidpp', 'hid_microsoft'],
+  filesystems: ['ext4', 'vfat', 'nls_cp437', 'nls_utf8', 'nls_iso8859_1', 'squashfs'],
+  /** The common PC Ethernet chips and USB Ethernet adapters. */
+  ethernet: ['e1000', 'e1000e', 'igb', 'igc', 'r8169', 'tg3', 'bnx2', 'atl1c', 'alx', 'cdc_ether', 'r8152', 'asix', 'ax88179_178a', 'smsc95xx', 'lan78xx'],
+} as const satisfies Record<string, readonly string[]>;
+
+export type ModuleClass = keyof typeof MODULE_CLASSES;
+
+export const modulesOf = (classes: readonly ModuleClass[]): string[] => classes.flatMap((c) => MODULE_CLASSES[c]);
 
 export interface ModuleInfo {
   name: string;
@@ -25,6 +35,10 @@ export interface ModuleInfo {
   path: string;
   aliases: string[];
   depends: string[];
+  /** Loaded first when present (softdep pre:), as module names or aliases such as crypto-crc32c. */
+  softdeps: string[];
+  /** Files the driver may ask for below /lib/firmware. */
+  firmware: string[];
 }
 
 /** Module names use - and _ interchangeably; the kernel uses _. */
@@ -55,21 +69,47 @@ export function readModinfo(elf: Buffer): Map<string, string[]> {
   throw new Error('modinfo: no .modinfo section');
 }
 
-function findModules(dir: string): Map<string, string> {
-  const found = new Map<string, string>();
+/** Every module of a kernel tree with its .modinfo facts, read once and kept beside it (as depmod does at install). */
+export function moduleTree(modulesDir: string): Map<string, ModuleInfo> {
+  const cache = join(modulesDir, 'nodeos-modules.json');
+  if (existsSync(cache)) return new Map((JSON.parse(readFileSync(cache, 'utf8')) as ModuleInfo[]).map((m) => [m.name, m]));
+  const tree: ModuleInfo[] = [];
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.isDirectory()) walk(join(d, entry.name));
-      else if (entry.name.endsWith('.ko')) found.set(moduleName(entry.name), join(d, entry.name));
+      else if (entry.name.endsWith('.ko')) tree.push(describeModule(modulesDir, join(d, entry.name)));
     }
   };
-  walk(join(dir, 'kernel'));
-  return found;
+  walk(join(modulesDir, 'kernel'));
+  writeFileSync(cache, JSON.stringify(tree));
+  return new Map(tree.map((m) => [m.name, m]));
 }
 
-/** The wanted modules and everything they depend on, dependencies first. */
+function describeModule(modulesDir: string, file: string): ModuleInfo {
+  const info = readModinfo(readFileSync(file));
+  const list = (key: string) => (info.get(key)?.[0] ?? '').split(',').filter(Boolean).map(moduleName);
+  return {
+    name: moduleName(file.split('/').pop()!),
+    path: relative(modulesDir, file),
+    aliases: info.get('alias') ?? [],
+    depends: list('depends'),
+    softdeps: (info.get('softdep') ?? []).flatMap(softdepsBefore),
+    firmware: info.get('firmware') ?? [],
+  };
+}
+
+/** "pre: a b post: c" → [a, b] */
+export const softdepsBefore = (softdep: string): string[] => /(?:^|\s)pre:\s*(.*?)(?:\s+post:.*)?$/.exec(softdep)?.[1].split(/\s+/).filter(Boolean) ?? [];
+
+/** A softdep names a module or a plain alias (crypto-crc32c, no patterns): every module it means. */
+function providers(name: string, tree: Map<string, ModuleInfo>): string[] {
+  if (tree.has(moduleName(name))) return [moduleName(name)];
+  return [...tree.values()].filter((m) => m.aliases.includes(name)).map((m) => m.name);
+}
+
+/** The wanted modules and everything they depend on, dependencies first; softdeps resolved to module names. */
 export function resolveModules(modulesDir: string, wanted: readonly string[]): { modules: ModuleInfo[]; builtin: string[]; missing: string[] } {
-  const files = findModules(modulesDir);
+  const tree = moduleTree(modulesDir);
   const builtinFile = join(modulesDir, 'modules.builtin');
   const builtin = new Set(existsSync(builtinFile) ? readFileSync(builtinFile, 'utf8').split('\n').filter(Boolean).map((p) => moduleName(p.split('/').pop()!)) : []);
   const ordered: ModuleInfo[] = [];
@@ -78,19 +118,18 @@ export function resolveModules(modulesDir: string, wanted: readonly string[]): {
   const visit = (name: string) => {
     if (seen.has(name) || builtin.has(name)) return;
     seen.add(name);
-    const file = files.get(name);
-    if (!file) return void missing.push(name);
-    const info = readModinfo(readFileSync(file));
-    const depends = (info.get('depends')?.[0] ?? '').split(',').filter(Boolean).map(moduleName);
-    depends.forEach(visit);
-    ordered.push({ name, path: relative(modulesDir, file), aliases: info.get('alias') ?? [], depends });
+    const found = tree.get(name);
+    if (!found) return void missing.push(name);
+    const module = { ...found, softdeps: found.softdeps.flatMap((s) => providers(s, tree)).filter((n) => !builtin.has(n)) };
+    [...module.softdeps, ...module.depends].forEach(visit);
+    ordered.push(module);
   };
   wanted.map(moduleName).forEach(visit);
   return { modules: ordered, builtin: wanted.map(moduleName).filter((n) => builtin.has(n)), missing };
 }
 
-/** depmod's formats: "path: dep-path …" (every dependency, load order last-first) and "alias PATTERN name". */
-export function depmodFiles(modules: readonly ModuleInfo[]): { dep: string; alias: string } {
+/** depmod's formats: "path: dep-path …" (every dependency, load order last-first), "alias PATTERN name" and "softdep name pre: names". */
+export function depmodFiles(modules: readonly ModuleInfo[]): { dep: string; alias: string; softdep: string } {
   const byName = new Map(modules.map((m) => [m.name, m]));
   const closure = (m: ModuleInfo, acc: ModuleInfo[] = []): ModuleInfo[] => {
     for (const d of m.depends.map((n) => byName.get(n)).filter((x): x is ModuleInfo => !!x)) {
@@ -103,19 +142,21 @@ export function depmodFiles(modules: readonly ModuleInfo[]): { dep: string; alia
   };
   const dep = modules.map((m) => `${m.path}:${closure(m).map((d) => ` ${d.path}`).join('')}\n`).join('');
   const alias = modules.flatMap((m) => m.aliases.map((a) => `alias ${a} ${m.name}\n`)).join('');
-  return { dep, alias };
+  const softdep = modules.filter((m) => m.softdeps.length).map((m) => `softdep ${m.name} pre: ${m.softdeps.join(' ')}\n`).join('');
+  return { dep, alias, softdep };
 }
 
-/** Initramfs entries: lib/modules/VERSION/{the .ko files, modules.dep, modules.alias, modules.builtin}. */
-export function moduleEntries(modulesDir: string, version: string, wanted: readonly string[] = WANTED_MODULES): { entries: CpioEntry[]; modules: ModuleInfo[]; missing: string[] } {
+/** Initramfs entries: lib/modules/VERSION/{the .ko files, modules.dep, .alias, .softdep, .builtin}. */
+export function moduleEntries(modulesDir: string, version: string, wanted: readonly string[]): { entries: CpioEntry[]; modules: ModuleInfo[]; missing: string[] } {
   const { modules, missing } = resolveModules(modulesDir, wanted);
   const base = `lib/modules/${version}`;
-  const { dep, alias } = depmodFiles(modules);
+  const { dep, alias, softdep } = depmodFiles(modules);
   const builtinFile = join(modulesDir, 'modules.builtin');
   const entries: CpioEntry[] = [
     ...modules.map((m): CpioEntry => ({ type: 'file', path: `${base}/${m.path}`, mode: 0o644, data: readFileSync(join(modulesDir, m.path)) })),
     { type: 'file', path: `${base}/modules.dep`, mode: 0o644, data: Buffer.from(dep) },
     { type: 'file', path: `${base}/modules.alias`, mode: 0o644, data: Buffer.from(alias) },
+    { type: 'file', path: `${base}/modules.softdep`, mode: 0o644, data: Buffer.from(softdep) },
     { type: 'file', path: `${base}/modules.builtin`, mode: 0o644, data: existsSync(builtinFile) ? readFileSync(builtinFile) : Buffer.alloc(0) },
   ];
   return { entries, modules, missing };

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec } from './exec';
-import { readManifest } from './image';
+import { readManifest } from './manifest';
 import { usersImageWithDependencies, type Owner } from './users-image';
 
 export const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';

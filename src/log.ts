@@ -1,6 +1,6 @@
-// One logger for PID 1: "nodeos: step: message" on the console and, once /dev
-// is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our lines
-// sit in dmesg beside the kernel's, with its timestamps.
+// One logger for PID 1: "nodeos: step: message" on every console and, once
+// /dev is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our
+// lines sit in dmesg beside the kernel's, with its timestamps.
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import winston from 'winston';
 import Transport from 'winston-transport';
@@ -36,19 +36,26 @@ class KmsgTransport extends Transport {
   }
 }
 
-// Lines the kernel echoes on our console itself are not printed twice.
+// Lines the kernel echoes on its consoles itself are not printed twice.
 let kernelEchoesBelow = 0;
-const notEchoed = winston.format((entry) => (PRIORITY[(entry as unknown as Entry).level] < kernelEchoesBelow ? false : entry));
 
-const root = winston.createLogger({
-  levels: { error: 0, warn: 1, info: 2, debug: 3 },
-  level: 'info',
-  transports: [
-    new winston.transports.Console({
-      format: winston.format.combine(notEchoed(), winston.format.printf((entry) => line(entry as unknown as Entry))),
-    }),
-  ],
-});
+/** Our stdout until the consoles are open, then each of them. */
+class ConsolesTransport extends Transport {
+  outputs: NodeJS.WritableStream[] = [process.stdout];
+
+  override log(entry: Entry, done: () => void): void {
+    if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const output of this.outputs) output.write(`${line(entry)}\n`);
+    done();
+  }
+}
+
+const consoles = new ConsolesTransport();
+const root = winston.createLogger({ levels: { error: 0, warn: 1, info: 2, debug: 3 }, level: 'info', transports: [consoles] });
+
+/** From now on, log lines go to these consoles (every terminal PID 1 serves). */
+export function logToConsoles(outputs: NodeJS.WritableStream[]): void {
+  consoles.outputs = outputs;
+}
 
 export interface Log {
   error(message: string): void;

@@ -8,7 +8,8 @@
 import { performance } from 'node:perf_hooks';
 import { readConfig, type Config } from './config';
 import { setHostname } from './hostname';
-import { attachKmsg, keepEveryKmsgLine, logger, setLogLevel } from './log';
+import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, setLogLevel } from './log';
+import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
 import { ConsoleRepl } from './repl';
@@ -24,6 +25,8 @@ import { Network } from './net/network';
 
 const log = logger('boot');
 const HOTPLUG_POLL_MS = 5000;
+/** The consoles PID 1 serves, once open; until then (and in the emergency) our stdio. */
+let terminals: Terminal[] = [];
 
 function main(): void {
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
@@ -42,6 +45,8 @@ async function boot(): Promise<void> {
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
+  terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
+  logToConsoles(terminals.map((t) => t.output));
   for (const warning of config.warnings) log.warn(warning);
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
@@ -62,12 +67,13 @@ async function boot(): Promise<void> {
     await users?.stopAll(config.shutdownTimeoutMs);
     await network.stop(); // leases released while the users are gone but the disk is still there
     clock.stop();
-    repl.stop();
+    for (const repl of repls) repl.stop();
   });
-  const repl = new ConsoleRepl(power, logger('console'), { users: () => users?.status() ?? [], net: () => network.status() });
+  const globals = { users: () => users?.status() ?? [], net: () => network.status() };
+  const repls = terminals.map((terminal) => new ConsoleRepl(terminal, power, logger('console'), globals));
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
-  repl.start();
+  for (const repl of repls) repl.start();
 }
 
 /** Drivers, the users partition, and the switch to the real root (which re-executes PID 1). */
@@ -80,7 +86,7 @@ async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
     return;
   }
   try {
-    prepareRoot(sys, (target) => mountUsersPartition(sys, device, target, config, logger('users')));
+    prepareRoot(sys, (target) => mountUsersPartition(sys, loader, device, target, config, logger('users')));
   } catch (err) {
     log.error(`${(err as Error).message}: staying in the initramfs (ephemeral)`);
     return;
@@ -97,7 +103,9 @@ function watchForDevices(sys: Sys): void {
 /** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */
 function emergencyRepl(): void {
   log.error('starting the emergency REPL (no power control: power off from outside)');
-  new ConsoleRepl((action) => log.error(`${action} unavailable: boot failed`), logger('console')).start();
+  for (const terminal of terminals.length ? terminals : [stdioTerminal()]) {
+    new ConsoleRepl(terminal, (action) => log.error(`${action} unavailable: boot failed`), logger('console')).start();
+  }
 }
 
 function refuseUnlessPid1(): void {

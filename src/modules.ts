@@ -12,6 +12,8 @@ export interface ModuleIndex {
   /** module → its file (below the modules folder) and every module it needs */
   deps: Map<string, { path: string; needs: string[] }>;
   aliases: { pattern: RegExp; module: string }[];
+  /** module → modules to load before it if they can be (ext4 → crc32c), but that it does not link against */
+  softdeps: Map<string, string[]>;
   builtin: Set<string>;
 }
 
@@ -56,6 +58,16 @@ export function parseModulesAlias(text: string): ModuleIndex['aliases'] {
   return aliases;
 }
 
+/** modprobe's "softdep NAME pre: A B [post: C]" lines; only pre: matters to a loader. */
+export function parseModulesSoftdep(text: string): ModuleIndex['softdeps'] {
+  const softdeps: ModuleIndex['softdeps'] = new Map();
+  for (const line of text.split('\n')) {
+    const match = /^softdep\s+(\S+)\s+pre:\s*(.*?)(?:\s+post:.*)?$/.exec(line.trim());
+    if (match) softdeps.set(nameOf(match[1]), match[2].split(/\s+/).filter(Boolean).map(nameOf));
+  }
+  return softdeps;
+}
+
 export function modulesFor(modalias: string, index: ModuleIndex): string[] {
   return [...new Set(index.aliases.filter((a) => a.pattern.test(modalias)).map((a) => a.module))];
 }
@@ -65,6 +77,7 @@ export function readModuleIndex(dir: string): ModuleIndex {
   return {
     deps: parseModulesDep(read('modules.dep')),
     aliases: parseModulesAlias(read('modules.alias')),
+    softdeps: parseModulesSoftdep(read('modules.softdep')),
     builtin: new Set(read('modules.builtin').split('\n').filter(Boolean).map(nameOf)),
   };
 }
@@ -118,6 +131,7 @@ export class ModuleLoader {
       this.log.warn(`${module}: not in ${this.dir}/modules.dep`);
       return false;
     }
+    for (const before of this.index.softdeps.get(module) ?? []) this.load(before);
     for (const need of entry.needs) this.load(need);
     const start = performance.now();
     try {
@@ -125,10 +139,17 @@ export class ModuleLoader {
       this.log.info(`loaded ${module} (${Math.round(performance.now() - start)} ms)`);
       return true;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      this.log.warn(`${module}: ${(err as Error).message}`);
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') return false;
+      // ENODEV: not for this machine (crc32c_intel on a CPU without SSE4.2), as a softdep may well be.
+      this.log[code === 'ENODEV' ? 'debug' : 'warn'](`${module}: ${(err as Error).message}`);
       return false;
     }
+  }
+
+  /** Loads the modules that provide an alias, such as fs-ext4 for a filesystem; true when one loaded now. */
+  loadAlias(alias: string): boolean {
+    return modulesFor(alias, this.index).filter((module) => this.load(module)).length > 0;
   }
 
   /** Loads what the present devices need, again until no new module loads; returns how many loaded. */

@@ -1,8 +1,10 @@
-// The console: a Node.js REPL on /dev/console, the one thing a NodeOS machine
-// always offers. Closing it (Ctrl-D, .exit) opens a new one; it only stops for
-// shutdown, or when its input is gone for good (a pipe at EOF).
+// The console: a Node.js REPL on a terminal, the one thing a NodeOS machine
+// always offers (one per console, sharing PID 1's globals). Closing it
+// (Ctrl-D, .exit) opens a new one; it only stops for shutdown, or when its
+// input is gone for good (a pipe at EOF).
 import repl, { type REPLServer } from 'node:repl';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
+import type { Terminal } from './consoles';
 import type { Log } from './log';
 import { readMountinfo } from './mountinfo';
 import { commandLine, listProcesses } from './proc';
@@ -30,6 +32,7 @@ export class ConsoleRepl {
   private stopped = false;
 
   constructor(
+    private readonly terminal: Terminal,
     private readonly power: (action: PowerAction) => void,
     private readonly log: Log,
     /** More REPL globals, such as users(). */
@@ -37,6 +40,7 @@ export class ConsoleRepl {
   ) {}
 
   start(): void {
+    // Globals are shared by every console's REPL: these cannot tell which one called.
     Object.assign(globalThis, helpers, this.extra, {
       reboot: () => this.power('reboot'),
       poweroff: () => this.power('poweroff'),
@@ -50,19 +54,26 @@ export class ConsoleRepl {
     this.server?.close();
   }
 
+  /** Which console asked is worth a line: the machine may have several. */
+  private request(action: PowerAction): void {
+    this.log.info(`${this.terminal.name}: .${action}`);
+    this.power(action);
+  }
+
   private open(): void {
-    const terminal = Boolean(process.stdout.isTTY && process.stdin.isTTY);
+    const { input, output } = this.terminal;
+    const terminal = Boolean(input.isTTY && output.isTTY);
     const server = repl.start({
       prompt: PROMPT,
-      input: process.stdin,
-      output: process.stdout,
+      input,
+      output,
       terminal,
       useColors: terminal,
       useGlobal: true,
       ignoreUndefined: true,
     });
     for (const action of ['reboot', 'poweroff', 'halt'] as const) {
-      server.defineCommand(action, { help: `Shut down and ${action}`, action: () => this.power(action) });
+      server.defineCommand(action, { help: `Shut down and ${action}`, action: () => this.request(action) });
     }
     server.on('exit', () => this.reopen());
     this.server = server;
@@ -70,11 +81,12 @@ export class ConsoleRepl {
 
   private reopen(): void {
     if (this.stopped) return;
-    if (process.stdin.readableEnded || process.stdin.destroyed) {
-      this.log.info('console input closed; the REPL stays closed');
+    const { input, name } = this.terminal;
+    if (input.readableEnded || input.destroyed) {
+      this.log.info(`${name}: input closed; the REPL stays closed`);
       return;
     }
-    this.log.info('REPL closed; opening a new one (use .poweroff or .reboot to shut down)');
+    this.log.info(`${name}: REPL closed; opening a new one (use .poweroff or .reboot to shut down)`);
     this.open();
   }
 }

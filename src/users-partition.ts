@@ -36,11 +36,14 @@ function describe(device: BlockDevice): string {
 
 /**
  * Mounts it nosuid,nodev (setuid files and device nodes in homes are not
- * honoured). If that fails, read-only with a warning: the users' files can
- * still be read and rescued.
+ * honoured), its filesystem's module loaded first (ext4 is one on PC
+ * kernels; the kernel cannot ask for it: there is no modprobe). If that
+ * fails, read-only with a warning: the users' files can still be read and
+ * rescued.
  */
-export function mountUsersPartition(sys: Sys, device: BlockDevice, target: string, config: Config, log: Log): void {
+export function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): void {
   const fstype = config.usersFsType || device.type || 'ext4';
+  loader.loadAlias(`fs-${fstype}`);
   const flags = MS.NOSUID | MS.NODEV | MS.RELATIME;
   try {
     sys.mount(device.path, target, fstype, flags, null);

@@ -12,7 +12,7 @@ import { BOOT_MS, powerOff, waitJson } from '../fixtures/users-checks';
 import { writeUsersTree } from '../fixtures/users-tree';
 
 t.test('the custom kernel boots with its embedded initramfs', async (t) => {
-  const { manifest, path } = await buildImage('x64', join(ROOT, 'out-custom'), 'custom');
+  const { manifest, path } = await buildImage({ arch: 'x64', out: join(ROOT, 'out-custom'), platform: 'qemu', kernel: 'custom' });
   t.equal(manifest.initramfs, undefined, 'no separate initramfs');
   t.same(manifest.modules.included, [], 'no modules: everything is built in');
 

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, type ModuleIndex } from '../../src/modules';
-import { depmodFiles, readModinfo, type ModuleInfo } from '../../build/modules';
+import { depmodFiles, readModinfo, softdepsBefore, type ModuleInfo } from '../../build/modules';
+import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
   const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');
@@ -15,21 +15,34 @@ t.test('modalias globs', async (t) => {
   t.notOk(globToRegExp('a.b').test('axb'), 'dots are literal');
 });
 
+const info = (name: string, path: string, aliases: string[], depends: string[], softdeps: string[] = []): ModuleInfo => ({ name, path, aliases, depends, softdeps, firmware: [] });
 const modules: ModuleInfo[] = [
-  { name: 'virtio_ring', path: 'kernel/drivers/virtio/virtio_ring.ko', aliases: [], depends: [] },
-  { name: 'virtio', path: 'kernel/drivers/virtio/virtio.ko', aliases: [], depends: ['virtio_ring'] },
-  { name: 'virtio_blk', path: 'kernel/drivers/block/virtio_blk.ko', aliases: ['virtio:d00000002v*'], depends: ['virtio', 'virtio_ring'] },
-  { name: 'virtio_rng', path: 'kernel/drivers/char/hw_random/virtio-rng.ko', aliases: ['virtio:d00000004v*'], depends: ['virtio'] },
+  info('virtio_ring', 'kernel/drivers/virtio/virtio_ring.ko', [], []),
+  info('virtio', 'kernel/drivers/virtio/virtio.ko', [], ['virtio_ring']),
+  info('virtio_blk', 'kernel/drivers/block/virtio_blk.ko', ['virtio:d00000002v*'], ['virtio', 'virtio_ring']),
+  info('virtio_rng', 'kernel/drivers/char/hw_random/virtio-rng.ko', ['virtio:d00000004v*'], ['virtio']),
+  info('crc32c_generic', 'kernel/crypto/crc32c_generic.ko', ['crypto-crc32c'], []),
+  info('ext4', 'kernel/fs/ext4/ext4.ko', ['fs-ext4'], [], ['crc32c_generic']),
 ];
 
 t.test('the depmod files we write read back as the same graph', async (t) => {
-  const { dep, alias } = depmodFiles(modules);
-  const index: ModuleIndex = { deps: parseModulesDep(dep), aliases: parseModulesAlias(alias), builtin: new Set() };
+  const { dep, alias, softdep } = depmodFiles(modules);
+  const index: ModuleIndex = { deps: parseModulesDep(dep), aliases: parseModulesAlias(alias), softdeps: parseModulesSoftdep(softdep), builtin: new Set() };
   t.same(index.deps.get('virtio_blk'), { path: 'kernel/drivers/block/virtio_blk.ko', needs: ['virtio', 'virtio_ring'] });
   t.same(index.deps.get('virtio_rng')?.needs, ['virtio', 'virtio_ring'], 'transitive needs, file names with - become _');
   t.same(modulesFor('virtio:d00000002v00001AF4', index), ['virtio_blk']);
   t.same(modulesFor('virtio:d00000004v00001AF4', index), ['virtio_rng']);
   t.same(modulesFor('pci:v00008086d00001237sv*', index), []);
+  t.same(modulesFor('fs-ext4', index), ['ext4'], 'a filesystem is found by its fs- alias');
+  t.same(index.softdeps.get('ext4'), ['crc32c_generic'], 'softdeps come back as module names');
+  t.notOk(index.softdeps.has('virtio_blk'));
+});
+
+t.test('softdep lines: only what loads before counts', async (t) => {
+  t.same(softdepsBefore('pre: crypto-crc32c'), ['crypto-crc32c']);
+  t.same(softdepsBefore('pre: a b post: c'), ['a', 'b']);
+  t.same(softdepsBefore('post: c'), []);
+  t.same([...parseModulesSoftdep('softdep ext4 pre: crc32c_generic crc32c-intel post: x\nsoftdep broken\n').entries()], [['ext4', ['crc32c_generic', 'crc32c_intel']]]);
 });
 
 t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {

@@ -1,0 +1,56 @@
+// What NodeOS is built for, one row each: which of the arch's kernels it
+// boots, the driver classes its initramfs carries, its consoles, and the
+// artifact written from the built kernel + initramfs. A new platform is a new
+// row (and the file that writes its artifact), not branches elsewhere.
+import { resolve } from 'node:path';
+import type { ModuleClass } from './modules';
+import { buildPcImage, type PcImageOptions } from './pc-image';
+import { archInfo, type KernelKind } from './versions';
+
+export interface Platform {
+  /** The arch's lean kernel for VMs, or its kernel with every hardware driver as a module. */
+  kernel: KernelKind;
+  modules: readonly ModuleClass[];
+  /** Debian packages whose /lib/firmware files the included drivers may ask for. */
+  firmware: readonly string[];
+  /** The kernel's consoles, the last one being /dev/console; PID 1 serves all of them. */
+  consoles(arch: string): string[];
+  /** Where below OUT/ARCH its kernel, initramfs and manifest go ('' for OUT/ARCH itself). */
+  dir: string;
+  /** Writes the platform's artifact next to the manifest's folder; returns its path. */
+  write?(manifestPath: string, options: PcImageOptions): Promise<string>;
+}
+
+const serial = (arch: string) => archInfo(arch).console;
+
+export const PLATFORMS: Readonly<Record<string, Platform>> = {
+  /** `nodeos run`: QEMU loads kernel and initramfs itself; disks and NIC are virtio. */
+  qemu: {
+    kernel: 'virtual',
+    modules: ['virtio', 'disks', 'usb', 'filesystems', 'ethernet'],
+    firmware: [],
+    consoles: (arch) => [serial(arch)],
+    dir: '',
+  },
+  /**
+   * A disk image for PCs (UEFI and legacy BIOS) to write to a USB stick or a
+   * disk: real controllers, a screen and a keyboard, serial when there is one.
+   */
+  pc: {
+    kernel: 'hardware',
+    modules: ['virtio', 'disks', 'usb', 'keyboards', 'filesystems', 'ethernet'],
+    firmware: ['firmware-realtek', 'firmware-bnx2', 'firmware-misc-nonfree'],
+    consoles: (arch) => [`${serial(arch)},115200`, 'tty0'],
+    dir: 'pc',
+    write: buildPcImage,
+  },
+};
+
+export function platformInfo(name: string): Platform {
+  const platform = Object.hasOwn(PLATFORMS, name) ? PLATFORMS[name] : undefined;
+  if (!platform) throw new Error(`unsupported --platform ${name} (supported: ${Object.keys(PLATFORMS).join(', ')})`);
+  return platform;
+}
+
+/** OUT/ARCH[/DIR]: where a platform's kernel, initramfs and manifest.json are written. */
+export const platformDir = (out: string, arch: string, name: string) => resolve(out, arch, platformInfo(name).dir);
