@@ -5,10 +5,11 @@ import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
 import { networkBenchmark } from '../bench/network';
+import { pcBenchmark } from '../bench/pc';
 import { buildImage } from './image';
 import { MANIFEST } from './manifest';
 import { platformDir, platformInfo } from './platforms';
-import { runInteractive, type NetMode } from './qemu';
+import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies } from './users-image';
 import { progress } from './exec';
 
@@ -35,6 +36,8 @@ const platform: Options = {
 const boot: Options = {
   append: { type: 'string' },
   pc: { type: 'boolean', default: false },
+  firmware: { type: 'string', default: 'uefi' },
+  bus: { type: 'string', default: 'virtio' },
   users: { type: 'string' },
   disk: { type: 'string', multiple: true },
   'no-reboot': { type: 'boolean', default: false },
@@ -66,6 +69,8 @@ async function build(values: Record<string, unknown>): Promise<string> {
 
 const bootOptions = (values: Record<string, unknown>) => ({
   pcDisk: values.pc ? join(platformDir(String(values.out), String(values.arch), 'pc'), 'disk.img') : undefined,
+  firmware: String(values.firmware) as Firmware,
+  bus: String(values.bus) as DiskBus,
   append: values.append as string | undefined,
   users: values.users as string | undefined,
   disks: (values.disk as string[] | undefined) ?? [],
@@ -78,13 +83,13 @@ const bootOptions = (values: Record<string, unknown>) => ({
 const COMMANDS: Record<string, Command> = {
   build: {
     usage: 'nodeos build [--arch x64] [--out out] [--kernel debian|custom] [--platform qemu|pc] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …]',
-    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc also writes OUT/ARCH/disk.img (GPT: ESP with systemd-boot, users partition from DIR).",
+    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR).",
     options: { ...target, ...platform },
     run: async (values) => (await build(values), 0),
   },
   run: {
-    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc] [--net user|none|isolated] [--forward HOSTPORT:GUESTPORT …]',
-    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/disk.img through UEFI firmware (OVMF). The guest has a virtio NIC on QEMU\'s user network (the host is 10.0.2.2); --forward makes 127.0.0.1:HOSTPORT on the host reach GUESTPORT in the guest.',
+    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc [--firmware uefi|bios] [--bus virtio|usb|sata|nvme]] [--net user|none|isolated] [--forward HOSTPORT:GUESTPORT …]',
+    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/pc/disk.img as a PC: UEFI firmware (OVMF) or legacy BIOS (SeaBIOS), the disk on a virtio, USB (a stick), SATA or NVMe controller, an e1000e NIC. The guest\'s NIC is on QEMU\'s user network (the host is 10.0.2.2); --forward makes 127.0.0.1:HOSTPORT on the host reach GUESTPORT in the guest.',
     options: { ...target, ...boot },
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
   },
@@ -120,15 +125,16 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => (await buildAddon(String(values.arch)), 0),
   },
   bench: {
-    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom]',
+    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom] [--pc]',
     summary:
-      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready.',
-    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' } },
+      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready. With --pc, also the PC image against the QEMU one: sizes, and boot to ready under UEFI from a USB stick and from virtio.',
+    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' }, pc: { type: 'boolean', default: false } },
     run: async (values) => {
       const manifest = await build(values);
       const runs = Number(values.runs);
       const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs), network: await networkBenchmark(manifest, runs) };
       if (values.custom) report.kernels = await kernelBenchmark(manifest, await build({ ...values, out: values.custom, kernel: 'custom' }), runs);
+      if (values.pc) report.pc = await pcBenchmark(manifest, await build({ ...values, platform: 'pc', 'users-size': '512M' }), runs);
       console.log(JSON.stringify(report, null, 2));
       return 0;
     },

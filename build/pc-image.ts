@@ -1,9 +1,12 @@
 // `nodeos build --platform pc`: one disk image for PCs, to write to a USB
 // stick or a disk. GPT with two partitions: the EFI System Partition
-// (FAT32, read-only to the system: systemd-boot from Debian's package, the
-// kernel and the initramfs) and the users partition (ext4, label
-// nodeos-users). Built from files, without root or loop devices.
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+// (FAT32, read-only to the system: the kernel, the initramfs and two boot
+// loaders from Debian's packages) and the users partition (ext4, label
+// nodeos-users). UEFI firmware starts systemd-boot; a legacy BIOS runs
+// syslinux's GPT MBR code, which starts syslinux from the same partition
+// (marked legacy-BIOS-bootable). Both boot the same kernel, initramfs and
+// command line. Built from files, without root or loop devices.
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec } from './exec';
@@ -11,10 +14,18 @@ import { readManifest } from './manifest';
 import { usersImageWithDependencies, type Owner } from './users-image';
 
 export const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
+/** syslinux's MBR boot code for GPT disks (syslinux-common); the `syslinux` installer writes the partition's boot sector. */
+export const GPT_MBR = '/usr/lib/syslinux/mbr/gptmbr.bin';
 export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 export const LINUX_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
 const MiB = 1024 * 1024;
 const SECTOR = 512;
+/** The ESP starts 1 MiB in (after the GPT), as partitioning tools align it. */
+const ESP_START = MiB;
+const MBR_CODE_BYTES = 440;
+/** The boot indicator of the MBR's first partition entry, and its value for "active". */
+const MBR_FIRST_ENTRY = 446;
+const ACTIVE = 0x80;
 
 export interface PcImageOptions {
   /** The users partition's contents; empty when not given. */
@@ -23,20 +34,21 @@ export interface PcImageOptions {
   owners: Readonly<Record<string, Owner>>;
 }
 
-/** systemd-boot's configuration: boot the one entry at once. */
+/** The boot loaders' configurations (systemd-boot for UEFI, syslinux for BIOS): boot the one entry at once. */
 export function loaderFiles(cmdline: string, initramfs: string | undefined): Record<string, string> {
   return {
     'loader/loader.conf': 'default nodeos.conf\ntimeout 0\neditor no\n',
     'loader/entries/nodeos.conf': `title NodeOS\nlinux /vmlinuz\n${initramfs ? `initrd /${initramfs}\n` : ''}options ${cmdline}\n`,
+    'syslinux/syslinux.cfg': `DEFAULT nodeos\nPROMPT 0\nTIMEOUT 0\nLABEL nodeos\n  LINUX /vmlinuz\n${initramfs ? `  INITRD /${initramfs}\n` : ''}  APPEND ${cmdline}\n`,
   };
 }
 
 /** The sfdisk script for the disk: ESP first, then the users partition, sizes in sectors. */
 export function partitionScript(espSectors: number, usersSectors: number): string {
-  const first = MiB / SECTOR;
+  const first = ESP_START / SECTOR;
   return [
     'label: gpt',
-    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, name="nodeos-boot"`,
+    `start=${first}, size=${espSectors}, type=${ESP_TYPE}, name="nodeos-boot", attrs="LegacyBIOSBootable"`,
     `start=${first + espSectors}, size=${usersSectors}, type=${LINUX_TYPE}, name="nodeos-users"`,
     '',
   ].join('\n');
@@ -50,11 +62,13 @@ function espImage(manifestPath: string, file: string): number {
   const payload = [manifest.kernel.path, manifest.initramfs?.path].filter((p): p is string => !!p);
   const bytes = payload.reduce((sum, p) => sum + statSync(join(dir, p)).size, 0);
   const size = Math.max(64 * MiB, roundUp(bytes * 1.1 + 8 * MiB, MiB));
-  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-n', 'NODEOS-BOOT', file, String(size / 1024)]);
+  // -h: the sectors before it on the disk, which syslinux's boot sector adds to find its files.
+  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-h', String(ESP_START / SECTOR), '-n', 'NODEOS-BOOT', file, String(size / 1024)]);
   const staging = mkdtempSync(join(tmpdir(), 'nodeos-esp-'));
   try {
     const mtools = (args: string[]) => exec('mtools', args[0], ['-i', file, ...args.slice(1)], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
-    for (const folder of ['::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries']) mtools(['mmd', folder]);
+    for (const folder of ['::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries', '::/syslinux']) mtools(['mmd', folder]);
+    exec('syslinux', 'syslinux', ['--install', '--directory', '/syslinux', file], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
     mtools(['mcopy', SYSTEMD_BOOT, '::/EFI/BOOT/BOOTX64.EFI']);
     mtools(['mcopy', join(dir, manifest.kernel.path), '::/vmlinuz']);
     if (manifest.initramfs) mtools(['mcopy', join(dir, manifest.initramfs.path), `::/${manifest.initramfs.path}`]);
@@ -69,7 +83,26 @@ function espImage(manifestPath: string, file: string): number {
   return size;
 }
 
-/** Writes OUT/ARCH/disk.img next to the manifest; returns its path. */
+/**
+ * The protective MBR gets syslinux's GPT boot code (its first 440 bytes; the
+ * disk signature and partition entry stay) and its one entry is marked
+ * active: some BIOSes boot only a disk with an active partition, and UEFI
+ * ignores the flag.
+ */
+function writeBiosBootCode(disk: string): void {
+  if (!existsSync(GPT_MBR)) throw new Error(`pc image: no ${GPT_MBR} (apt-get install syslinux-common)`);
+  const code = readFileSync(GPT_MBR);
+  if (code.length > MBR_CODE_BYTES) throw new Error(`pc image: ${GPT_MBR} is ${code.length} bytes, more than an MBR holds`);
+  const fd = openSync(disk, 'r+');
+  try {
+    writeSync(fd, code, 0, code.length, 0);
+    writeSync(fd, Buffer.from([ACTIVE]), 0, 1, MBR_FIRST_ENTRY);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes disk.img next to the manifest; returns its path. */
 export async function buildPcImage(manifestPath: string, options: PcImageOptions): Promise<string> {
   const dir = dirname(manifestPath);
   const disk = join(dir, 'disk.img');
@@ -83,7 +116,8 @@ export async function buildPcImage(manifestPath: string, options: PcImageOptions
     rmSync(disk, { force: true });
     exec('truncate', 'truncate', ['-s', String(MiB + espBytes + usersBytes + MiB), disk]);
     exec('sfdisk', 'sfdisk', ['--quiet', disk], { input: partitionScript(espBytes / SECTOR, usersBytes / SECTOR) });
-    for (const [image, offset] of [[esp, MiB], [users, MiB + espBytes]] as const) {
+    writeBiosBootCode(disk);
+    for (const [image, offset] of [[esp, ESP_START], [users, ESP_START + espBytes]] as const) {
       exec('dd', 'dd', [`if=${image}`, `of=${disk}`, 'bs=1M', `seek=${offset / MiB}`, 'conv=notrunc,sparse', 'status=none']);
     }
   } finally {

@@ -20,8 +20,18 @@ export interface BootOptions {
   users?: string;
   /** More disk images, attached as further virtio disks. */
   disks?: readonly string[];
-  /** Boot this whole-disk image (OUT/ARCH/disk.img) through UEFI firmware instead of -kernel. */
+  /**
+   * Boot this whole-disk image (the pc platform's disk.img) as a PC does:
+   * firmware, boot loader, kernel, on emulated PC hardware (q35, a USB
+   * keyboard, a VGA screen, an e1000e NIC) instead of -kernel.
+   */
   pcDisk?: string;
+  /** For pcDisk: UEFI (OVMF, the default) or legacy BIOS (SeaBIOS). */
+  firmware?: Firmware;
+  /** For pcDisk: the disk's controller; virtio by default. */
+  bus?: DiskBus;
+  /** A QEMU monitor on this unix socket (screendump, sendkey); the serial console stays on stdio. */
+  monitor?: string;
   /**
    * The NIC: `user` (default) is QEMU's user-mode network (DHCP, DNS at
    * 10.0.2.3, the host's loopback at 10.0.2.2); `isolated` a NIC on an empty
@@ -34,9 +44,16 @@ export interface BootOptions {
 
 export const NET_MODES = ['user', 'none', 'isolated'] as const;
 export type NetMode = (typeof NET_MODES)[number];
+export const FIRMWARES = ['uefi', 'bios'] as const;
+export type Firmware = (typeof FIRMWARES)[number];
+export const DISK_BUSES = ['virtio', 'usb', 'sata', 'nvme'] as const;
+export type DiskBus = (typeof DISK_BUSES)[number];
 
-/** One virtio NIC (without -nic/-netdev QEMU would add an e1000, which our kernels do not drive). */
-export function netArgs(mode: NetMode = 'user', forwards: readonly string[] = []): string[] {
+/**
+ * One NIC, virtio unless a model is named (without -nic/-netdev QEMU would
+ * add an e1000, which the VM kernel does not drive).
+ */
+export function netArgs(mode: NetMode = 'user', forwards: readonly string[] = [], model = 'virtio-net-pci'): string[] {
   if (!NET_MODES.includes(mode)) throw new Error(`--net ${mode}: expected ${NET_MODES.join(', ')}`);
   if (forwards.length && mode !== 'user') throw new Error('--forward needs the user network (--net user)');
   const rules = forwards.map((spec) => {
@@ -46,7 +63,7 @@ export function netArgs(mode: NetMode = 'user', forwards: readonly string[] = []
   });
   if (mode === 'none') return ['-nic', 'none'];
   const netdev = mode === 'user' ? `user,id=n0${rules.join('')}` : 'hubport,id=n0,hubid=0';
-  return ['-netdev', netdev, '-device', 'virtio-net-pci,netdev=n0'];
+  return ['-netdev', netdev, '-device', `${model},netdev=n0`];
 }
 
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
@@ -60,13 +77,13 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
   const qemu = archInfo(manifest.arch).qemu;
   const kernel = join(dir, manifest.kernel.path);
   const args = [
-    '-nographic',
+    ...(options.monitor ? ['-display', 'none', '-serial', 'stdio', '-monitor', `unix:${options.monitor},server=on,wait=off`] : ['-nographic']),
     ...['-m', options.memory ?? '1G', '-smp', '2'],
     ...accelArgs(chooseAccel(qemu, kernel)),
-    ...(options.pcDisk ? firmwareBoot(options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
+    ...(options.pcDisk ? pcBoot(options.pcDisk, options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
     ...(options.noReboot ? ['-no-reboot'] : []),
-    ...netArgs(options.net, options.forwards),
-    ...driveArgs([...(options.pcDisk ? [options.pcDisk] : []), ...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
+    ...netArgs(options.net, options.forwards, options.pcDisk ? 'e1000e' : undefined),
+    ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
 }
@@ -82,11 +99,40 @@ function directBoot(manifest: Manifest, dir: string, kernel: string, options: Bo
   return ['-kernel', kernel, ...(initramfs ? ['-initrd', initramfs] : []), '-append', cmdline];
 }
 
-/** UEFI firmware boots the disk as a PC would; the command line is the boot loader's. */
-function firmwareBoot(options: BootOptions): string[] {
-  if (!existsSync(OVMF)) throw new Error(`run: no UEFI firmware at ${OVMF} (apt-get install ovmf)`);
-  if (options.append) throw new Error('run: --append does not reach a kernel booted from disk; edit loader/entries/nodeos.conf on its ESP');
-  return ['-bios', OVMF];
+/**
+ * The firmware boots the disk as a PC would, the command line being the boot
+ * loader's. The machine is a q35 PC with an xHCI controller and a USB
+ * keyboard (PS/2 is there too), a standard VGA screen, and the disk on the
+ * chosen controller.
+ */
+function pcBoot(disk: string, options: BootOptions): string[] {
+  const firmware = options.firmware ?? 'uefi';
+  if (!FIRMWARES.includes(firmware)) throw new Error(`--firmware ${firmware}: expected ${FIRMWARES.join(' or ')}`);
+  if (firmware === 'uefi' && !existsSync(OVMF)) throw new Error(`run: no UEFI firmware at ${OVMF} (apt-get install ovmf)`);
+  if (options.append) throw new Error('run: --append does not reach a kernel booted from disk; edit the boot loaders\' files on its ESP');
+  return [
+    ...['-machine', 'q35', '-vga', 'std'],
+    ...(firmware === 'uefi' ? ['-bios', OVMF] : []), // QEMU's own firmware is SeaBIOS
+    ...['-device', 'qemu-xhci,id=xhci', '-device', 'usb-kbd,bus=xhci.0'],
+    ...pcDiskArgs(disk, options.bus ?? 'virtio'),
+  ];
+}
+
+/** The disk as a virtio disk, a USB stick, a SATA disk on q35's AHCI controller, or an NVMe drive. */
+export function pcDiskArgs(file: string, bus: DiskBus): string[] {
+  const drive = ['-drive', `file=${file},format=raw,if=none,id=disk0`];
+  switch (bus) {
+    case 'virtio':
+      return [...drive, '-device', 'virtio-blk-pci,drive=disk0'];
+    case 'usb':
+      return [...drive, '-device', 'usb-storage,bus=xhci.0,drive=disk0'];
+    case 'sata':
+      return [...drive, '-device', 'ide-hd,bus=ide.0,drive=disk0'];
+    case 'nvme':
+      return [...drive, '-device', 'nvme,serial=nodeos0,drive=disk0'];
+    default:
+      throw new Error(`--bus ${String(bus)}: expected ${DISK_BUSES.join(', ')}`);
+  }
 }
 
 /** Boots on this terminal; resolves with QEMU's exit code (0 after a power-off). */

@@ -1,7 +1,7 @@
 // The console: a Node.js REPL on a terminal, the one thing a NodeOS machine
-// always offers (one per console, sharing PID 1's globals). Closing it
-// (Ctrl-D, .exit) opens a new one; it only stops for shutdown, or when its
-// input is gone for good (a pipe at EOF).
+// always offers (one per console, each with its own globals, so `console.log`
+// prints where it was typed). Closing it (Ctrl-D, .exit) opens a new one; it
+// only stops for shutdown, or when its input is gone for good (a pipe at EOF).
 import repl, { type REPLServer } from 'node:repl';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
@@ -12,8 +12,8 @@ import type { PowerAction } from './shutdown';
 
 export const PROMPT = 'nodeos> ';
 
-/** Functions the REPL offers as globals. */
-export const helpers = {
+/** Functions the REPL offers as globals; what they print goes to `output`. */
+export const helpers = (output: NodeJS.WritableStream) => ({
   /** The mount table, in mount order. */
   mounts: () => readMountinfo().map(({ target, fstype, source, options }) => ({ target, fstype, source, options })),
   /** The processes, kernel threads left out. */
@@ -23,9 +23,9 @@ export const helpers = {
       .map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state, command: commandLine(p) })),
   /** Prints the kernel log. */
   dmesg: () => {
-    for (const record of readKernelLog()) console.log(formatKmsgRecord(record));
+    for (const record of readKernelLog()) output.write(`${formatKmsgRecord(record)}\n`);
   },
-};
+});
 
 export class ConsoleRepl {
   private server: REPLServer | undefined;
@@ -40,12 +40,6 @@ export class ConsoleRepl {
   ) {}
 
   start(): void {
-    // Globals are shared by every console's REPL: these cannot tell which one called.
-    Object.assign(globalThis, helpers, this.extra, {
-      reboot: () => this.power('reboot'),
-      poweroff: () => this.power('poweroff'),
-      halt: () => this.power('halt'),
-    });
     this.open();
   }
 
@@ -56,7 +50,7 @@ export class ConsoleRepl {
 
   /** Which console asked is worth a line: the machine may have several. */
   private request(action: PowerAction): void {
-    this.log.info(`${this.terminal.name}: .${action}`);
+    this.log.info(`${this.terminal.name}: ${action}`);
     this.power(action);
   }
 
@@ -69,9 +63,16 @@ export class ConsoleRepl {
       output,
       terminal,
       useColors: terminal,
-      useGlobal: true,
       ignoreUndefined: true,
     });
+    const globals = (context: object) =>
+      Object.assign(context, helpers(output), this.extra, {
+        reboot: () => this.request('reboot'),
+        poweroff: () => this.request('poweroff'),
+        halt: () => this.request('halt'),
+      });
+    globals(server.context);
+    server.on('reset', globals); // .clear makes a new context
     for (const action of ['reboot', 'poweroff', 'halt'] as const) {
       server.defineCommand(action, { help: `Shut down and ${action}`, action: () => this.request(action) });
     }

@@ -5,6 +5,7 @@ import { parseLdd } from '../../build/node-binary';
 import { parseKmsgRecord, formatKmsgRecord } from '../../src/kmsg';
 import { isBlockBacked, parseMountinfo } from '../../src/mountinfo';
 import { parseStat } from '../../src/proc';
+import { parseActiveConsoles } from '../../src/consoles';
 
 t.test('mountinfo: fields, optional tags and octal escapes', async (t) => {
   const entries = parseMountinfo(
@@ -55,4 +56,11 @@ t.test('apt-cache depends: the kernel package behind the meta package', async (t
   t.equal(parseDepends('linux-image-cloud-amd64\n  Depends: linux-image-6.1.0-56-cloud-amd64\n', 'linux-image-'), 'linux-image-6.1.0-56-cloud-amd64');
   t.equal(parseDepends('linux-source\n  Depends: linux-source-6.1\n', 'linux-source-'), 'linux-source-6.1');
   t.equal(parseDepends('linux-image-cloud-amd64\n', 'linux-image-'), undefined);
+});
+
+t.test('consoles: the kernel\'s active list, tty0 meaning the VT in front', async (t) => {
+  t.same(parseActiveConsoles('ttyS0 tty0\n'), ['ttyS0', 'tty1']);
+  t.same(parseActiveConsoles('tty0 tty1 ttyAMA0\n'), ['tty1', 'ttyAMA0'], 'one terminal per device');
+  t.same(parseActiveConsoles('\n'), []);
+  t.same(parseActiveConsoles('ttyS0 ../x'), ['ttyS0'], 'never a path');
 });

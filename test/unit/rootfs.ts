@@ -3,6 +3,11 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { FRAGMENT, parseFragment, unmetOptions } from '../../kernel/custom';
 import { ESP_TYPE, LINUX_TYPE, loaderFiles, partitionScript } from '../../build/pc-image';
+import { pcDiskArgs } from '../../build/qemu';
+import { PLATFORMS, platformDir } from '../../build/platforms';
+import { defaultCmdline } from '../../build/image';
+import { ARCHES } from '../../build/versions';
+import { MODULE_CLASSES } from '../../build/modules';
 
 t.test('the fragment: what NodeOS needs is asked for, modules are off', async (t) => {
   const options = parseFragment(readFileSync(FRAGMENT, 'utf8'));
@@ -20,17 +25,43 @@ t.test('unmet options are found in the final .config', async (t) => {
   t.same(unmetOptions(fragment, 'CONFIG_A=y\nCONFIG_B=y\nCONFIG_D="x"\n'), []);
 });
 
-t.test('the PC disk: ESP then users partition, 1 MiB aligned', async (t) => {
+t.test('the PC disk: ESP (BIOS-bootable too) then users partition, 1 MiB aligned', async (t) => {
   t.equal(
     partitionScript(143360, 1048576),
-    `label: gpt\nstart=2048, size=143360, type=${ESP_TYPE}, name="nodeos-boot"\nstart=145408, size=1048576, type=${LINUX_TYPE}, name="nodeos-users"\n`,
+    `label: gpt\nstart=2048, size=143360, type=${ESP_TYPE}, name="nodeos-boot", attrs="LegacyBIOSBootable"\nstart=145408, size=1048576, type=${LINUX_TYPE}, name="nodeos-users"\n`,
   );
 });
 
-t.test('systemd-boot boots the one entry at once, with the command line', async (t) => {
+t.test('systemd-boot and syslinux boot the one entry at once, with the same command line', async (t) => {
   t.same(loaderFiles('console=ttyS0 quiet', 'initramfs.cpio.gz'), {
     'loader/loader.conf': 'default nodeos.conf\ntimeout 0\neditor no\n',
     'loader/entries/nodeos.conf': 'title NodeOS\nlinux /vmlinuz\ninitrd /initramfs.cpio.gz\noptions console=ttyS0 quiet\n',
+    'syslinux/syslinux.cfg': 'DEFAULT nodeos\nPROMPT 0\nTIMEOUT 0\nLABEL nodeos\n  LINUX /vmlinuz\n  INITRD /initramfs.cpio.gz\n  APPEND console=ttyS0 quiet\n',
   });
-  t.notMatch(loaderFiles('console=ttyS0', undefined)['loader/entries/nodeos.conf'], /initrd/, 'an embedded initramfs needs no initrd line');
+  const embedded = loaderFiles('console=ttyS0', undefined);
+  t.notMatch(embedded['loader/entries/nodeos.conf'], /initrd/, 'an embedded initramfs needs no initrd line');
+  t.notMatch(embedded['syslinux/syslinux.cfg'], /INITRD/);
+});
+
+t.test('platforms: every row is complete, and the PC one is for hardware', async (t) => {
+  for (const [name, platform] of Object.entries(PLATFORMS)) {
+    for (const arch of Object.keys(ARCHES)) t.ok(ARCHES[arch].kernels[platform.kernel], `${name}: ${arch} has a ${platform.kernel} kernel`);
+    for (const c of platform.modules) t.ok(MODULE_CLASSES[c].length, `${name}: module class ${c}`);
+  }
+  t.equal(defaultCmdline('x64', PLATFORMS.qemu), 'console=ttyS0 panic=1 quiet');
+  t.equal(defaultCmdline('x64', PLATFORMS.pc), 'console=ttyS0,115200 console=tty0 panic=1 quiet', 'the screen last: /dev/console is the screen');
+  t.equal(PLATFORMS.pc.kernel, 'hardware');
+  t.ok(PLATFORMS.pc.modules.includes('usb') && PLATFORMS.pc.modules.includes('keyboards'));
+  t.equal(platformDir('out', 'x64', 'qemu'), `${process.cwd()}/out/x64`);
+  t.equal(platformDir('out', 'x64', 'pc'), `${process.cwd()}/out/x64/pc`);
+  t.throws(() => platformDir('out', 'x64', 'toaster'), /unsupported --platform toaster \(supported: qemu, pc\)/);
+});
+
+t.test('a PC disk on each controller', async (t) => {
+  const drive = ['-drive', 'file=d.img,format=raw,if=none,id=disk0'];
+  t.same(pcDiskArgs('d.img', 'usb'), [...drive, '-device', 'usb-storage,bus=xhci.0,drive=disk0']);
+  t.same(pcDiskArgs('d.img', 'sata'), [...drive, '-device', 'ide-hd,bus=ide.0,drive=disk0']);
+  t.same(pcDiskArgs('d.img', 'nvme'), [...drive, '-device', 'nvme,serial=nodeos0,drive=disk0']);
+  t.same(pcDiskArgs('d.img', 'virtio'), [...drive, '-device', 'virtio-blk-pci,drive=disk0']);
+  t.throws(() => pcDiskArgs('d.img', 'scsi' as never), /--bus scsi: expected virtio, usb, sata, nvme/);
 });
