@@ -65,8 +65,14 @@ t.test('the PC image', async (t) => {
     await monitor.command(`screendump ${join(dir, 'screen.ppm')}`);
     t.ok(readPpm(join(dir, 'screen.ppm')).colours > 1, 'the screen is not blank');
 
-    // The keyboard: QEMU sends keys to the USB keyboard (the last one added); typed on tty1, seen on the serial line.
+    // What the screen shows, as text: /dev/vcs1 is tty1's contents.
+    const screen = "fs.readFileSync('/dev/vcs1', 'latin1').replace(/ +/g, ' ')";
+    t.match(await guest.value(screen), /nodeos: boot: ready in \d+ ms/, "PID 1's messages are on the screen");
+
+    // The keyboard: QEMU sends keys to the USB keyboard (the last one added); typed on tty1, seen on the screen and the serial line.
     t.match(await until(guest, "/QEMU USB Keyboard[^]*?Handlers=[^\\n]*kbd/.exec(fs.readFileSync('/proc/bus/input/devices', 'utf8'))?.[0]"), /usb/i, 'the USB keyboard is an input device');
+    await monitor.type("'kb'+'d'\n");
+    t.ok(await until(guest, `${screen}.includes("'kbd'")`), "the screen's REPL answers what was typed on the keyboard");
     await monitor.type('.poweroff\n');
     await guest.expect('console: tty1: poweroff', 60_000);
     await guest.expect('calling reboot(2) for poweroff', 120_000);
