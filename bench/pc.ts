@@ -8,6 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readManifest } from '../build/manifest';
+import { platformInfo } from '../build/platforms';
 import { bootGuest, type DiskBus } from '../build/qemu';
 import { median } from './timestamps';
 
@@ -24,9 +25,11 @@ const KMSG_TIMES = (patterns: string[]) => `(() => {
   return ${JSON.stringify(patterns)}.map((p) => Number(records.find((r) => r.includes(p))?.split(';')[0].split(',')[2]));
 })()`;
 
+/** The kernel, the initramfs, and the disk image where the platform writes one. */
 function sizes(manifestPath: string): Record<string, number> {
   const manifest = readManifest(manifestPath);
-  const files = [manifest.kernel.path, manifest.initramfs?.path, 'disk.img'].filter((f): f is string => !!f && existsSync(join(dirname(manifestPath), f)));
+  const disk = platformInfo(manifest.platform).write ? 'disk.img' : undefined;
+  const files = [manifest.kernel.path, manifest.initramfs?.path, disk].filter((f): f is string => !!f && existsSync(join(dirname(manifestPath), f)));
   return Object.fromEntries(files.map((f) => [f, statSync(join(dirname(manifestPath), f)).size]));
 }
 
