@@ -12,6 +12,7 @@ import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies } from './users-image';
 import { progress } from './exec';
+import { passwordHashes } from './passwords';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -32,7 +33,10 @@ const platform: Options = {
   users: { type: 'string' },
   'users-size': { type: 'string', default: '512M' },
   owner: { type: 'string', multiple: true },
+  password: { type: 'string', multiple: true },
 };
+
+const passwordsOf = (values: Record<string, unknown>) => passwordHashes((values.password as string[] | undefined) ?? []);
 const boot: Options = {
   append: { type: 'string' },
   pc: { type: 'boolean', default: false },
@@ -59,8 +63,8 @@ async function build(values: Record<string, unknown>): Promise<string> {
   process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
   if (platform.write) {
     const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-    const artifact = await progress(`writing the ${platformName} image`, () =>
-      platform.write!(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners }),
+    const artifact = await progress(`writing the ${platformName} image`, async () =>
+      platform.write!(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners, passwords: await passwordsOf(values) }),
     );
     process.stderr.write(`nodeos: wrote ${artifact}\n`);
   }
@@ -82,7 +86,7 @@ const bootOptions = (values: Record<string, unknown>) => ({
 
 const COMMANDS: Record<string, Command> = {
   build: {
-    usage: 'nodeos build [--arch x64] [--out out] [--kernel debian|custom] [--platform qemu|pc] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …]',
+    usage: 'nodeos build [--arch x64] [--out out] [--kernel debian|custom] [--platform qemu|pc] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …] [--password NAME …]',
     summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR).",
     options: { ...target, ...platform },
     run: async (values) => (await build(values), 0),
@@ -101,19 +105,21 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => runInteractive(await build({ ...values, platform: platformOf(values), users: undefined, 'users-size': '512M' }), bootOptions(values)),
   },
   'users-image': {
-    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--arch x64] [--registry URL]',
-    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively. A home with a package.json (and lockfile) gets its dependencies installed for the image (npm ci --omit=dev, no install scripts); DIR itself is not changed; --registry is npm\'s for that install.',
+    usage: 'nodeos users-image DIR OUT.img [--size 256M] [--label nodeos-users] [--owner NAME=UID:GID …] [--password NAME …] [--arch x64] [--registry URL]',
+    summary: 'Make an ext4 users partition from DIR (each top-level folder a user), without root. --owner sets a folder\'s owner, recursively. --password NAME sets NAME\'s login password (asked twice on a terminal, else one line per name from stdin; stored as a salted scrypt hash). A home with a package.json (and lockfile) gets its dependencies installed for the image (npm ci --omit=dev, no install scripts); DIR itself is not changed; --registry is npm\'s for that install.',
     options: {
       arch: target.arch,
       registry: { type: 'string' },
       size: { type: 'string', default: '256M' },
       label: { type: 'string', default: 'nodeos-users' },
       owner: { type: 'string', multiple: true },
+      password: { type: 'string', multiple: true },
     },
     run: async (values, positionals) => {
       if (positionals.length !== 2) throw new Error('users-image: expected DIR and OUT.img');
       const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-      await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, arch: String(values.arch), registry: values.registry as string | undefined });
+      const passwords = await passwordsOf(values);
+      await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, passwords, arch: String(values.arch), registry: values.registry as string | undefined });
       process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
       return 0;
     },

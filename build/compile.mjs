@@ -1,5 +1,6 @@
 // npm run build: type-check, bundle PID 1 and the CLI with esbuild, build the addon.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 function run(what, args) {
@@ -10,7 +11,10 @@ function run(what, args) {
   }
 }
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none' };
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+// The version the login banner shows.
+const define = { 'process.env.NODEOS_VERSION': JSON.stringify(version) };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define };
 
 run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']);
 await Promise.all([
@@ -18,6 +22,10 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.
   build({ ...common, entryPoints: ['src/launch.ts'], outfile: 'dist/launch.js', minify: true, keepNames: true }),
+  // A user's login session: the REPL as that user, on a console or over SSH.
+  build({ ...common, entryPoints: ['src/session.ts'], outfile: 'dist/session.js', minify: true, keepNames: true }),
+  // SFTP, run as the user for SSH's sftp subsystem.
+  build({ ...common, entryPoints: ['src/ssh/sftp-server.ts'], outfile: 'dist/sftp-server.js', minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/env.ts'], outfile: 'dist/env.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
   // /bin/sh, for npm scripts.
   build({ ...common, entryPoints: ['src/sh.ts'], outfile: 'dist/sh.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),

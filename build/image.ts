@@ -16,7 +16,8 @@ import { MANIFEST, readManifest, type Manifest } from './manifest';
 import { moduleEntries, modulesOf } from './modules';
 import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries } from './node-binary';
-import { ADDON, BUNDLE, ENV, LAUNCHER, SH } from './paths';
+import { basename } from 'node:path';
+import { ADDON, BUNDLE, ENV, HELPERS, SH } from './paths';
 import { platformDir, platformInfo, type Platform } from './platforms';
 
 export const defaultCmdline = (arch: string, platform: Platform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
@@ -41,13 +42,13 @@ export async function nodeInputs(arch: string) {
 
 /** Everything of the initramfs but the kernel's modules: node, PID 1 and its helpers, npm. */
 export async function systemInputs(arch: string): Promise<InitramfsInputs & { version: string }> {
-  for (const file of [BUNDLE, ADDON, LAUNCHER, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
+  for (const file of [BUNDLE, ADDON, ...HELPERS, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
   const node = await nodeInputs(arch);
   return {
     ...node,
     init: readFileSync(BUNDLE),
     addon: readFileSync(ADDON),
-    launcher: readFileSync(LAUNCHER),
+    helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
     env: readFileSync(ENV),
     sh: readFileSync(SH),
     npm: await npmEntries(),

@@ -13,7 +13,7 @@ import type { CpioEntry } from '../initramfs/cpio';
  * classes; what its kernel has not got (or has built in) is skipped.
  */
 export const MODULE_CLASSES = {
-  virtio: ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_rng', 'virtio_net'],
+  virtio: ['virtio_pci', 'virtio_blk', 'virtio_scsi', 'virtio_rng', 'virtio_net', 'virtio_console'],
   /** SATA, NVMe, SD cards and card readers. */
   disks: ['ahci', 'sd_mod', 'nvme', 'sdhci_pci', 'mmc_block'],
   /** USB host controllers (USB 3, 2 and 1.1), sticks and disks behind them. */

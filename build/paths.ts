@@ -7,7 +7,8 @@ export const ROOT = resolve(__dirname, '..');
 export const DIST = join(ROOT, 'dist');
 export const BUNDLE = join(DIST, 'init.js');
 export const ADDON = join(DIST, 'nodeos.node');
-export const LAUNCHER = join(DIST, 'launch.js');
+/** What PID 1 runs for users, installed beside it (lib/nodeos/). */
+export const HELPERS = ['launch.js', 'session.js', 'sftp-server.js'].map((name) => join(DIST, name));
 export const ENV = join(DIST, 'env.js');
 export const SH = join(DIST, 'sh.js');
 

@@ -33,6 +33,12 @@ export interface BootOptions {
   /** A QEMU monitor on this unix socket (screendump, sendkey); the serial console stays on stdio. */
   monitor?: string;
   /**
+   * A virtio console (the guest's hvc0) on this unix socket, for a second
+   * console (the kernel drives one serial console only, whatever console=
+   * says).
+   */
+  virtioConsole?: string;
+  /**
    * The NIC: `user` (default) is QEMU's user-mode network (DHCP, DNS at
    * 10.0.2.3, the host's loopback at 10.0.2.2); `isolated` a NIC on an empty
    * hub, where nothing answers; `none` no NIC.
@@ -77,7 +83,7 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
   const qemu = archInfo(manifest.arch).qemu;
   const kernel = join(dir, manifest.kernel.path);
   const args = [
-    ...(options.monitor ? ['-display', 'none', '-serial', 'stdio', '-monitor', `unix:${options.monitor},server=on,wait=off`] : ['-nographic']),
+    ...consoleArgs(options),
     ...['-m', options.memory ?? '1G', '-smp', '2'],
     ...accelArgs(chooseAccel(qemu, kernel)),
     ...(options.pcDisk ? pcBoot(options.pcDisk, options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
@@ -86,6 +92,15 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
+}
+
+/** The serial port on stdio (with QEMU's monitor multiplexed, as -nographic does, unless it has a socket); a virtio console on a socket. */
+function consoleArgs(options: BootOptions): string[] {
+  const virtio = options.virtioConsole
+    ? ['-device', 'virtio-serial-pci', '-chardev', `socket,id=vc0,path=${options.virtioConsole},server=on,wait=off`, '-device', 'virtconsole,chardev=vc0']
+    : [];
+  if (!options.monitor) return ['-nographic', ...virtio];
+  return ['-display', 'none', '-serial', 'stdio', '-monitor', `unix:${options.monitor},server=on,wait=off`, ...virtio];
 }
 
 /**

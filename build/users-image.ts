@@ -3,8 +3,13 @@
 // with its owners and modes; --owner NAME=UID:GID then sets the owner of a
 // top-level folder and everything in it (a user's uid and gid) by editing the
 // inodes with debugfs, so a tree written by an ordinary user works too.
-import { lstatSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// --password NAME writes NAME's login password hash (~/.nodeos/passwd, the
+// user's own, mode 600) the same way.
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
+import { PASSWD_FILE } from '../src/passwd';
+import { SETTINGS_DIR } from '../src/users';
 import { installUserDependencies } from './user-deps';
 import { exec } from './exec';
 
@@ -15,6 +20,8 @@ export interface UsersImageOptions {
   label: string;
   /** top-level folder → its owner */
   owners: Readonly<Record<string, Owner>>;
+  /** top-level folder → its passwd file's content (a hash line from src/passwd.ts) */
+  passwords?: Readonly<Record<string, string>>;
 }
 
 export function parseOwner(spec: string): [string, Owner] {
@@ -57,16 +64,37 @@ export async function usersImageWithDependencies(dir: string, out: string, optio
   }
 }
 
+/** debugfs commands that write a user's passwd file (from a local file), owned by the user, mode 600, in a 700 .nodeos. */
+export function passwordCommands(dir: string, name: string, hashFile: string, owner: Owner | undefined): string[] {
+  if (!existsSync(join(dir, name)) || !lstatSync(join(dir, name)).isDirectory()) throw new Error(`--password ${name}: no folder ${name} in ${dir}`);
+  const { uid, gid } = owner ?? lstatSync(join(dir, name));
+  const settings = `/${name}/${SETTINGS_DIR}`;
+  const file = `${settings}/${PASSWD_FILE}`;
+  const own = (path: string, mode: string) => [`set_inode_field ${JSON.stringify(path)} uid ${uid}`, `set_inode_field ${JSON.stringify(path)} gid ${gid}`, `set_inode_field ${JSON.stringify(path)} mode ${mode}`];
+  return [
+    ...(existsSync(join(dir, name, SETTINGS_DIR)) ? [] : [`mkdir ${JSON.stringify(settings)}`, ...own(settings, '040700')]),
+    `rm ${JSON.stringify(file)}`, // a passwd already in the tree is replaced
+    `write ${JSON.stringify(hashFile)} ${JSON.stringify(file)}`,
+    ...own(file, '0100600'),
+  ];
+}
+
 export function buildUsersImage(dir: string, out: string, options: UsersImageOptions): void {
   rmSync(out, { force: true });
   exec('mke2fs', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', options.label, '-d', dir, '-E', 'root_owner=0:0', out, options.size]);
-  const commands = ownerCommands(dir, options.owners);
-  if (commands.length === 0) return;
-  const script = `${out}.debugfs`;
-  writeFileSync(script, `${commands.join('\n')}\n`);
+  const staging = mkdtempSync(join(tmpdir(), 'nodeos-passwd-'));
   try {
+    const commands = ownerCommands(dir, options.owners);
+    for (const [name, hash] of Object.entries(options.passwords ?? {})) {
+      const hashFile = join(staging, name);
+      writeFileSync(hashFile, hash, { mode: 0o600 });
+      commands.push(...passwordCommands(dir, name, hashFile, options.owners[name]));
+    }
+    if (commands.length === 0) return;
+    const script = join(staging, 'debugfs');
+    writeFileSync(script, `${commands.join('\n')}\n`);
     exec('debugfs', 'debugfs', ['-w', '-f', script, out]);
   } finally {
-    rmSync(script, { force: true });
+    rmSync(staging, { recursive: true, force: true });
   }
 }

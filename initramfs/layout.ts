@@ -16,8 +16,8 @@ export interface InitramfsInputs {
   init: Buffer;
   /** The syscall addon, loaded from beside init.js. */
   addon?: Buffer;
-  /** The users' launcher, beside init.js. */
-  launcher?: Buffer;
+  /** Programs PID 1 runs, beside init.js: the users' launcher, a login session, the SFTP server (file name → content). */
+  helpers?: Readonly<Record<string, Buffer>>;
   /** /usr/bin/env (a #!/bin/node script), so #!/usr/bin/env node works. */
   env?: Buffer;
   /** /bin/sh (a #!/bin/node script), for npm scripts and `shell: true`. */
@@ -48,7 +48,7 @@ export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
   entries.push(...(inputs.extra ?? []), ...(inputs.npm ?? []));
   if (inputs.sh) entries.push({ type: 'file', path: 'bin/sh', mode: 0o755, data: inputs.sh });
   if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
-  if (inputs.launcher) entries.push({ type: 'file', path: 'lib/nodeos/launch.js', mode: 0o644, data: inputs.launcher });
+  for (const [name, data] of Object.entries(inputs.helpers ?? {})) entries.push({ type: 'file', path: `lib/nodeos/${name}`, mode: 0o644, data });
   if (inputs.env) {
     entries.push({ type: 'file', path: 'usr/bin/env', mode: 0o755, data: inputs.env }, { type: 'symlink', path: 'usr/bin/node', target: '/bin/node' });
   }

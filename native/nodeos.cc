@@ -16,7 +16,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <sys/mount.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <stdlib.h>
+#include <termios.h>
 #include <sys/reboot.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -176,6 +179,51 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   if (!CheckArgs(info, 0, 2)) return ThrowType(env, "dup2(oldfd, newfd)");
   if (dup2(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value()) < 0)
     return ThrowErrno(env, errno, "dup2");
+  return env.Undefined();
+}
+
+// setControllingTerminal(fd): TIOCSCTTY, after setsid, so the terminal's
+// job-control signals (Ctrl-C, Ctrl-Z) reach this session and no other.
+Napi::Value SetControllingTerminal(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 1)) return ThrowType(env, "setControllingTerminal(fd)");
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSCTTY, 0) != 0) return ThrowErrno(env, errno, "ioctl(TIOCSCTTY)");
+  return env.Undefined();
+}
+
+// openpty() → { master, slave }: a pseudo-terminal for a remote session, both
+// ends close-on-exec (the slave is handed to the session as its stdio).
+Napi::Value Openpty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) return ThrowErrno(env, errno, "posix_openpt");
+  char name[64];
+  if (grantpt(master) != 0 || unlockpt(master) != 0 || ptsname_r(master, name, sizeof name) != 0) {
+    int err = errno;
+    close(master);
+    return ThrowErrno(env, err, "unlockpt");
+  }
+  int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) {
+    int err = errno;
+    close(master);
+    return ThrowErrno(env, err, "open", name);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("master", Napi::Number::New(env, master));
+  result.Set("slave", Napi::Number::New(env, slave));
+  result.Set("path", Napi::String::New(env, name));
+  return result;
+}
+
+// setWindowSize(fd, rows, cols): TIOCSWINSZ (the session sees SIGWINCH).
+Napi::Value SetWindowSize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 3)) return ThrowType(env, "setWindowSize(fd, rows, cols)");
+  struct winsize size = {};
+  size.ws_row = (unsigned short)info[1].As<Napi::Number>().Uint32Value();
+  size.ws_col = (unsigned short)info[2].As<Napi::Number>().Uint32Value();
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), TIOCSWINSZ, &size) != 0) return ThrowErrno(env, errno, "ioctl(TIOCSWINSZ)");
   return env.Undefined();
 }
 
@@ -392,6 +440,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("unshare", Napi::Function::New(env, Unshare, "unshare"));
   exports.Set("prctl", Napi::Function::New(env, Prctl, "prctl"));
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));
+  exports.Set("setControllingTerminal", Napi::Function::New(env, SetControllingTerminal, "setControllingTerminal"));
+  exports.Set("openpty", Napi::Function::New(env, Openpty, "openpty"));
+  exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize, "setWindowSize"));
   exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
   exports.Set("clockSettime", Napi::Function::New(env, ClockSettime, "clockSettime"));

@@ -1,6 +1,9 @@
 // cgroup v2: PID 1 moves itself into init/ (a cgroup with processes cannot
 // hand controllers down), and each user gets users/NAME with memory.max and
 // pids.max, so one user's fork bomb or leak cannot starve PID 1 or the others.
+// Below it, one leaf per thing the user runs: init/ for the init, and one per
+// login session, so each can be emptied without touching the others, all
+// under the user's limits.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from './log';
@@ -43,6 +46,13 @@ export function cgroupPids(path: string): number[] {
   } catch {
     return [];
   }
+}
+
+/** A leaf below a user's cgroup (init, a session): created when missing; returns its path. */
+export function leafCgroup(user: string, leaf: string): string {
+  const path = join(user, leaf);
+  mkdirSync(path, { recursive: true });
+  return path;
 }
 
 /** Signals every process of a cgroup; returns how many there were. */

@@ -28,6 +28,12 @@ export interface Config {
   readonly userMemoryMax: string;
   /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
   readonly userPidsMax: string;
+  /**
+   * nodeos.console= — what each console offers: login (a login: prompt), repl
+   * (the root REPL), or auto (default): login when there is a users partition
+   * and someone on it has a password, else the REPL.
+   */
+  readonly console: 'auto' | 'login' | 'repl';
   /** nodeos.net= — dhcp: every Ethernet interface asks DHCP (default); off: loopback only. */
   readonly net: 'dhcp' | 'off';
   /** nodeos.net.IF= — one interface: dhcp, off, or ADDRESS/PREFIX[,gw=IP][,dns=IP]…[,mtu=N]. */
@@ -66,6 +72,7 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   modules: [],
   userMemoryMax: '75%',
   userPidsMax: '1024',
+  console: 'auto',
   net: 'dhcp',
   interfaces: {},
   dns: [],
@@ -123,6 +130,10 @@ export function parseInterface(value: string | undefined): InterfaceConfig | Pro
 }
 
 const PARAMS: { [key: string]: Param<keyof Settings> } = {
+  console: {
+    field: 'console',
+    parse: (v) => (v === 'auto' || v === 'login' || v === 'repl' ? v : new Problem(`expected login, repl or auto, got ${show(v)}`)),
+  },
   net: {
     field: 'net',
     parse: (v) => (v === 'dhcp' || v === 'off' ? v : new Problem(`expected dhcp or off, got ${show(v)}`)),

@@ -10,8 +10,10 @@ import type { Log } from './log';
 export interface Terminal {
   /** The device name (ttyS0, tty1), or `console` for our stdio. */
   name: string;
-  input: NodeJS.ReadableStream & { isTTY?: boolean; readableEnded: boolean; destroyed: boolean };
-  output: NodeJS.WritableStream & { isTTY?: boolean };
+  /** /dev/NAME, when the terminal is a device PID 1 opened (not our stdio). */
+  device?: string;
+  input: NodeJS.ReadStream;
+  output: NodeJS.WriteStream;
 }
 
 export const ACTIVE_CONSOLES = '/sys/class/tty/console/active';
@@ -29,15 +31,33 @@ export function parseActiveConsoles(text: string): string[] {
 /** Our stdin and stdout as the one terminal. */
 export const stdioTerminal = (): Terminal => ({ name: 'console', input: process.stdin, output: process.stdout });
 
-/** Opens a console device for reading and writing, never as our controlling terminal. */
-function openTerminal(name: string): Terminal {
-  const fds = [0, 1].map(() => openSync(`/dev/${name}`, constants.O_RDWR | constants.O_NOCTTY)); // one each: libuv sets each stream's mode apart
+/**
+ * A console device opened for reading or writing, never as our controlling
+ * terminal. An error on it (EIO once hung up) is the console's state, not
+ * PID 1's crash: it is reopened after the session that hung it up.
+ */
+function openStream<T extends NodeJS.EventEmitter>(name: string, make: (fd: number) => T): T {
+  const fd = openSync(`/dev/${name}`, constants.O_RDWR | constants.O_NOCTTY);
   try {
-    return { name, input: new tty.ReadStream(fds[0]), output: new tty.WriteStream(fds[1]) };
+    return make(fd).on('error', () => {});
   } catch (err) {
-    fds.forEach((fd) => closeSync(fd));
+    closeSync(fd);
     throw err;
   }
+}
+
+// Input and output on files of their own: libuv sets each stream's mode apart.
+const openTerminal = (name: string): Terminal => ({ name, device: `/dev/${name}`, input: openStream(name, (fd) => new tty.ReadStream(fd)), output: openStream(name, (fd) => new tty.WriteStream(fd)) });
+
+/**
+ * After a user's session had the terminal: when its session leader exits the
+ * kernel hangs the terminal up, and every file open on it (ours too) gives
+ * EIO from then on. PID 1 opens it afresh.
+ */
+export function reopenTerminal(terminal: Terminal): void {
+  if (!terminal.input.destroyed) terminal.input.destroy();
+  terminal.output.destroy();
+  Object.assign(terminal, openTerminal(terminal.name));
 }
 
 /**

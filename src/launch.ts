@@ -5,7 +5,8 @@
 // read-only, the own home read-write and nothing of the other homes, with a
 // private /tmp, /proc and a minimal /dev; no new privileges (setuid binaries
 // stop working); the user's uid and gid with no supplementary groups; stdout
-// and stderr appended to ~/.nodeos/log/init.log, opened as the user.
+// and stderr appended to ~/.nodeos/log/init.log, opened as the user. A login
+// session is launched the same way, on its terminal instead of the log.
 import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
 import { join } from 'node:path';
 import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
@@ -16,7 +17,15 @@ export interface LaunchSpec {
   uid: number;
   gid: number;
   home: string;
+  /** The program to become, and its argv (default: just the program). */
   init: string;
+  argv?: string[];
+  /**
+   * What stdio is: `log` (an init: ~/.nodeos/log/init.log), `terminal` (a
+   * login session, started in a new session: it becomes the controlling
+   * terminal), or `pipes` (an SSH command or SFTP: kept as given).
+   */
+  stdio?: 'log' | 'terminal' | 'pipes';
   /** The user's cgroup folder, or empty when there are no cgroups. */
   cgroup: string;
   isolate: boolean;
@@ -119,6 +128,7 @@ export function redirectToLog(sys: Sys, home: string): void {
 export function launch(spec: LaunchSpec): never {
   const sys = loadSys();
   if (spec.cgroup) step('joining the cgroup', () => writeFileSync(join(spec.cgroup, 'cgroup.procs'), String(process.pid)));
+  if (spec.stdio === 'terminal') step('taking the terminal', () => sys.setControllingTerminal(0));
   if (spec.isolate) step('isolating', () => isolate(sys, spec));
   step('no new privileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1));
   step('becoming the user', () => {
@@ -127,9 +137,9 @@ export function launch(spec: LaunchSpec): never {
     process.setgid!(spec.gid);
     process.setuid!(spec.uid);
   });
-  step('opening the log', () => redirectToLog(sys, spec.home));
+  if ((spec.stdio ?? 'log') === 'log') step('opening the log', () => redirectToLog(sys, spec.home));
   process.chdir(spec.home);
-  return execve(spec.init, [spec.init], spec.env);
+  return execve(spec.init, spec.argv ?? [spec.init], spec.env);
 }
 
 // dist/launch.js is started with the spec in its environment.

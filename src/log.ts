@@ -39,12 +39,12 @@ class KmsgTransport extends Transport {
 // Lines the kernel echoes on its consoles itself are not printed twice.
 let kernelEchoesBelow = 0;
 
-/** Our stdout until the consoles are open, then each of them. */
+/** Our stdout until the consoles are open, then each of them (asked each time: a console's streams are reopened after a logout). */
 class ConsolesTransport extends Transport {
-  outputs: NodeJS.WritableStream[] = [process.stdout];
+  outputs: () => NodeJS.WritableStream[] = () => [process.stdout];
 
   override log(entry: Entry, done: () => void): void {
-    if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const output of this.outputs) output.write(`${line(entry)}\n`);
+    if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const output of this.outputs()) output.write(`${line(entry)}\n`);
     done();
   }
 }
@@ -53,7 +53,7 @@ const consoles = new ConsolesTransport();
 const root = winston.createLogger({ levels: { error: 0, warn: 1, info: 2, debug: 3 }, level: 'info', transports: [consoles] });
 
 /** From now on, log lines go to these consoles (every terminal PID 1 serves). */
-export function logToConsoles(outputs: NodeJS.WritableStream[]): void {
+export function logToConsoles(outputs: () => NodeJS.WritableStream[]): void {
   consoles.outputs = outputs;
 }
 

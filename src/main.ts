@@ -12,14 +12,17 @@ import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, setLogLevel } fro
 import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
-import { ConsoleRepl } from './repl';
+import { Consoles, consoleMode } from './console-sessions';
+import { authenticator } from './login';
+import { LoginGuard } from './login-guard';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
 import { disableCtrlAltDel, handleSignals } from './signals';
 import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
-import { startUsers } from './user-services';
+import { SESSION, startUsers } from './user-services';
 import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 
@@ -46,7 +49,7 @@ async function boot(): Promise<void> {
   setLogLevel(config.logLevel);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
-  logToConsoles(terminals.map((t) => t.output));
+  logToConsoles(() => terminals.map((t) => t.output));
   for (const warning of config.warnings) log.warn(warning);
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
@@ -67,13 +70,18 @@ async function boot(): Promise<void> {
     await users?.stopAll(config.shutdownTimeoutMs);
     await network.stop(); // leases released while the users are gone but the disk is still there
     clock.stop();
-    for (const repl of repls) repl.stop();
+    consoles.stop();
   });
-  const globals = { users: () => users?.status() ?? [], net: () => network.status() };
-  const repls = terminals.map((terminal) => new ConsoleRepl(terminal, power, logger('console'), globals));
+  const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
+  const consoles = new Consoles(terminals, consoleMode(config, terminals, users && auth, logger('console')), {
+    log: logger('console'),
+    power,
+    globals: { users: () => users?.status() ?? [], net: () => network.status() },
+    login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, { init: process.execPath, argv: [process.execPath, SESSION] }) },
+  });
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
-  for (const repl of repls) repl.start();
+  consoles.start();
 }
 
 /** Drivers, the users partition, and the switch to the real root (which re-executes PID 1). */
@@ -103,9 +111,8 @@ function watchForDevices(sys: Sys): void {
 /** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */
 function emergencyRepl(): void {
   log.error('starting the emergency REPL (no power control: power off from outside)');
-  for (const terminal of terminals.length ? terminals : [stdioTerminal()]) {
-    new ConsoleRepl(terminal, (action) => log.error(`${action} unavailable: boot failed`), logger('console')).start();
-  }
+  const power = (action: PowerAction) => log.error(`${action} unavailable: boot failed`);
+  new Consoles(terminals.length ? terminals : [stdioTerminal()], 'repl', { log: logger('console'), power, globals: {} }).start();
 }
 
 function refuseUnlessPid1(): void {

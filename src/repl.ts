@@ -1,7 +1,7 @@
-// The console: a Node.js REPL on a terminal, the one thing a NodeOS machine
-// always offers (one per console, each with its own globals, so `console.log`
-// prints where it was typed). Closing it (Ctrl-D, .exit) opens a new one; it
-// only stops for shutdown, or when its input is gone for good (a pipe at EOF).
+// PID 1's REPL: Node.js on a terminal as root, with the system's helpers and
+// power control, the one thing a NodeOS machine always offers. Each console
+// gets its own globals, so `console.log` prints where it was typed. What runs
+// when it closes is the console's business (console-sessions.ts).
 import repl, { type REPLServer } from 'node:repl';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
@@ -27,6 +27,10 @@ export const helpers = (output: NodeJS.WritableStream) => ({
   },
 });
 
+/** How a REPL ended: closed by its user (.exit, Ctrl-D), its input gone for good, or stopped for shutdown. */
+export type ReplEnd = 'closed' | 'ended' | 'stopped';
+
+/** PID 1's REPL on one terminal, as root: the system helpers, and power control when given. */
 export class ConsoleRepl {
   private server: REPLServer | undefined;
   private stopped = false;
@@ -39,22 +43,9 @@ export class ConsoleRepl {
     private readonly extra: Record<string, () => unknown> = {},
   ) {}
 
-  start(): void {
-    this.open();
-  }
-
-  stop(): void {
-    this.stopped = true;
-    this.server?.close();
-  }
-
-  /** Which console asked is worth a line: the machine may have several. */
-  private request(action: PowerAction): void {
-    this.log.info(`${this.terminal.name}: ${action}`);
-    this.power(action);
-  }
-
-  private open(): void {
+  /** One REPL, until it ends. */
+  run(): Promise<ReplEnd> {
+    if (this.stopped) return Promise.resolve('stopped');
     const { input, output } = this.terminal;
     const terminal = Boolean(input.isTTY && output.isTTY);
     const server = repl.start({
@@ -76,18 +67,20 @@ export class ConsoleRepl {
     for (const action of ['reboot', 'poweroff', 'halt'] as const) {
       server.defineCommand(action, { help: `Shut down and ${action}`, action: () => this.request(action) });
     }
-    server.on('exit', () => this.reopen());
     this.server = server;
+    return new Promise((resolve) =>
+      server.on('exit', () => resolve(this.stopped ? 'stopped' : input.readableEnded || input.destroyed ? 'ended' : 'closed')),
+    );
   }
 
-  private reopen(): void {
-    if (this.stopped) return;
-    const { input, name } = this.terminal;
-    if (input.readableEnded || input.destroyed) {
-      this.log.info(`${name}: input closed; the REPL stays closed`);
-      return;
-    }
-    this.log.info(`${name}: REPL closed; opening a new one (use .poweroff or .reboot to shut down)`);
-    this.open();
+  stop(): void {
+    this.stopped = true;
+    this.server?.close();
+  }
+
+  /** Which console asked is worth a line: the machine may have several. */
+  private request(action: PowerAction): void {
+    this.log.info(`${this.terminal.name}: ${action}`);
+    this.power(action);
   }
 }

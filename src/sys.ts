@@ -24,6 +24,12 @@ export interface Sys {
   unshare(flags: number): void;
   prctl(option: number, arg2: number): number;
   sync(): void;
+  /** TIOCSCTTY on fd: the terminal becomes this session's (call after setsid). */
+  setControllingTerminal(fd: number): void;
+  /** A new pseudo-terminal, both ends close-on-exec. */
+  openpty(): { master: number; slave: number; path: string };
+  /** TIOCSWINSZ: the terminal's size in rows and columns. */
+  setWindowSize(fd: number, rows: number, cols: number): void;
   dup2(oldfd: number, newfd: number): void;
   /** null when options has WNOHANG and no child changed state. */
   waitpid(pid: number, options: number): WaitResult | null;

@@ -5,12 +5,12 @@ import { spawn } from 'node:child_process';
 import { chmodSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
-import { emptyCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
+import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
 import { Service, type Run, type Status } from './supervisor';
-import { discoverUsers, SETTINGS_DIR, userLimits, type User } from './users';
+import { discoverUsers, SETTINGS_DIR, userLimits, type Account } from './users';
 import { proxyEnvironment } from './net/proxy';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
@@ -19,14 +19,18 @@ export interface UserServices {
   status(): (Status & { uid: number })[];
   /** Stops the users, last started first; each gets graceMs after SIGTERM. */
   stopAll(graceMs: number): Promise<void>;
+  /** How to launch something else as a user (a login session): its own cgroup leaf under the user's limits, the user's environment. */
+  launchSpec(account: Account, leaf: string, program: { init: string; argv: string[] }): LaunchSpec;
 }
+
+export const SESSION = join(__dirname, 'session.js');
 
 /**
  * A user's environment: who they are, and npm set up for a read-only system:
  * its cache in ~/.npm (from HOME), global installs under ~/.npm-global.
  * `system` adds what every user gets (proxies, CAs).
  */
-export function userEnvironment(user: User, system: Record<string, string> = {}): Record<string, string> {
+export function userEnvironment(user: Account, system: Record<string, string> = {}): Record<string, string> {
   return {
     ...system,
     HOME: user.home,
@@ -39,7 +43,7 @@ export function userEnvironment(user: User, system: Record<string, string> = {})
 }
 
 /** Homes are 0700: whatever isolation a user has, the others' files stay closed. */
-function closeHome(user: User, log: Log): void {
+function closeHome(user: Account, log: Log): void {
   const mode = statSync(user.home).mode & 0o777;
   if (mode !== 0o700) {
     chmodSync(user.home, 0o700);
@@ -71,12 +75,17 @@ export function startUsers(config: Config, log: Log, homes = '/home'): UserServi
   if (users.length === 0) log.warn(`no user with an init in ${homes}`);
   const cgroups = setupCgroups(log);
   const system = proxyEnvironment(config, join(homes, SETTINGS_DIR), log);
+  /** The user's cgroup leaf (empty without cgroups) and environment; the home closed. */
+  const prepare = (account: Account, leaf: string) => {
+    closeHome(account, log);
+    const { limits, problems } = userLimits(account.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
+    for (const problem of problems) log.warn(`${account.name}: ${problem}`);
+    const cgroup = cgroups ? leafCgroup(userCgroup(account.name, limits), leaf) : '';
+    return { ...account, cgroup, isolate: account.uid !== 0, env: userEnvironment(account, system) };
+  };
   const services = users.map((user) => {
-    closeHome(user, log);
-    const { limits, problems } = userLimits(user.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
-    for (const problem of problems) log.warn(`${user.name}: ${problem}`);
-    const cgroup = cgroups ? userCgroup(user.name, limits) : '';
-    const spec: LaunchSpec = { ...user, cgroup, isolate: user.uid !== 0, env: userEnvironment(user, system) };
+    const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };
+    const { cgroup } = spec;
     let current: Run | undefined;
     const service = new Service(
       user.name,
@@ -101,6 +110,7 @@ export function startUsers(config: Config, log: Log, homes = '/home'): UserServi
     return { user, service };
   });
   return {
+    launchSpec: (account, leaf, program) => ({ ...prepare(account, leaf), ...program }),
     status: () => services.map(({ user, service }) => ({ ...service.status(), uid: user.uid })),
     async stopAll(graceMs) {
       for (const { service } of [...services].reverse()) await service.stop(graceMs);

@@ -3,12 +3,16 @@
 import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export interface User {
+/** Who a top-level folder is: its name, its owner's uid and gid, the folder. */
+export interface Account {
   name: string;
   uid: number;
   gid: number;
   /** /home/NAME */
   home: string;
+}
+
+export interface User extends Account {
   /** The init to execute (symlinks resolved, always inside the home). */
   init: string;
 }
@@ -49,10 +53,24 @@ const lstatExists = (path: string) => {
   }
 };
 
+const isUserName = (name: string) => !name.startsWith('.') && !NOT_USERS.has(name) && !name.includes('/') && name.length > 0;
+
+/** The account a name stands for (a top-level folder, not a symlink), or undefined; for logging in, init or not. */
+export function findAccount(name: string, homes = '/home'): Account | undefined {
+  if (!isUserName(name)) return undefined;
+  const home = join(homes, name);
+  try {
+    const stat = lstatSync(home);
+    return stat.isDirectory() ? { name, uid: stat.uid, gid: stat.gid, home } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function discoverUsers(homes = '/home'): Discovery {
   const users: User[] = [];
   const skipped: string[] = [];
-  const names = readdirSync(homes).filter((name) => !name.startsWith('.') && !NOT_USERS.has(name));
+  const names = readdirSync(homes).filter(isUserName);
   // root first, then by name: the order users start in (and, reversed, stop in).
   names.sort((a, b) => (a === 'root' ? -1 : b === 'root' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {

@@ -1,0 +1,150 @@
+// What each console offers, each on its own so a crash or a logout on one
+// never touches another. In `repl` mode: PID 1's root REPL, reopened when
+// closed. In `login` mode: a banner and `login:`; root gets PID 1's REPL
+// (with power control), any other user a session of their own (session.ts)
+// launched like their init (uid/gid, no new privileges, private mount view,
+// a cgroup leaf under their limits), the terminal theirs until they log out.
+import { chmodSync, chownSync, closeSync, constants, openSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { hostname } from 'node:os';
+import { emptyCgroup } from './cgroups';
+import { reopenTerminal, type Terminal } from './consoles';
+import { LAUNCH_ENV, type LaunchSpec } from './launch';
+import type { Config } from './config';
+import type { Authenticator } from './login';
+import type { Log } from './log';
+import { ConsoleRepl, type ReplEnd } from './repl';
+import type { PowerAction } from './shutdown';
+import { readLine } from './terminal-input';
+import { LAUNCHER } from './user-services';
+import type { Account } from './users';
+
+export type ConsoleMode = 'login' | 'repl';
+
+export interface ConsoleDeps {
+  log: Log;
+  power: (action: PowerAction) => void;
+  /** More globals for root's REPL (users(), net()). */
+  globals: Record<string, () => unknown>;
+  /** For login mode: who may log in, and how a user's session is launched. */
+  login?: { auth: Authenticator; launchSpec(account: Account, leaf: string): LaunchSpec };
+  /** Lines under the banner (the SSH host key's fingerprint). */
+  bannerLines?: () => string[];
+}
+
+export const VERSION = process.env.NODEOS_VERSION ?? 'dev';
+
+/**
+ * login needs the users partition (the accounts) and real terminals; `auto`
+ * also needs someone with a password, or no one could use the console: until
+ * then it is root's REPL, as on a machine being set up.
+ */
+export function consoleMode(config: Pick<Config, 'console'>, terminals: readonly Terminal[], auth: Authenticator | undefined, log: Log, homes = '/home'): ConsoleMode {
+  if (config.console === 'repl' || !auth) return 'repl';
+  if (terminals.some((t) => !t.device)) {
+    if (config.console === 'login') log.warn('login needs console devices (here the console is our stdio): root REPL instead');
+    return 'repl';
+  }
+  if (config.console === 'login') return 'login';
+  if (auth.anyPassword(readdirSync(homes))) return 'login';
+  log.info('no user has a password yet (~/.nodeos/passwd): the consoles are root\'s REPL; nodeos.console=login to insist');
+  return 'repl';
+}
+
+export class Consoles {
+  private readonly repls = new Set<ConsoleRepl>();
+  private stopped = false;
+
+  constructor(
+    private readonly terminals: Terminal[],
+    private readonly mode: ConsoleMode,
+    private readonly deps: ConsoleDeps,
+  ) {}
+
+  start(): void {
+    for (const terminal of this.terminals) {
+      this.serve(terminal).catch((err) => this.deps.log.error(`${terminal.name}: ${(err as Error).stack ?? err}`));
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const repl of this.repls) repl.stop();
+  }
+
+  private async serve(terminal: Terminal): Promise<void> {
+    const { log } = this.deps;
+    while (!this.stopped) {
+      if (this.mode === 'repl') {
+        const end = await this.rootRepl(terminal);
+        if (end === 'ended') return log.info(`${terminal.name}: input closed; the REPL stays closed`);
+        if (end === 'closed') log.info(`${terminal.name}: REPL closed; opening a new one (use .poweroff or .reboot to shut down)`);
+        continue;
+      }
+      const account = await this.login(terminal);
+      if (account === 'ended') return log.info(`${terminal.name}: input closed; no more logins here`);
+      if (!account || this.stopped) continue;
+      if (account.uid === 0) await this.rootRepl(terminal);
+      else await this.userSession(account, terminal);
+      log.info(`${account.name} logged out of ${terminal.name}`);
+    }
+  }
+
+  private async rootRepl(terminal: Terminal): Promise<ReplEnd> {
+    const repl = new ConsoleRepl(terminal, this.deps.power, this.deps.log, this.deps.globals);
+    this.repls.add(repl);
+    try {
+      return await repl.run();
+    } finally {
+      this.repls.delete(repl);
+    }
+  }
+
+  /** The banner, then a name and a password: the account when they are right. */
+  private async login(terminal: Terminal): Promise<Account | undefined | 'ended'> {
+    const { input, output, name } = terminal;
+    const banner = [`NodeOS ${VERSION} on ${hostname()} (${name})`, ...(this.deps.bannerLines?.() ?? [])];
+    output.write(`\r\n${banner.join('\r\n')}\r\n\r\n`);
+    const user = await readLine(input, output, `${hostname()} login: `);
+    if ('ended' in user) return input.readableEnded || input.destroyed ? 'ended' : undefined;
+    if ('cancelled' in user || !user.line.trim()) return undefined;
+    const password = await readLine(input, output, 'Password: ', { hidden: true });
+    if (!('line' in password)) return undefined;
+    const account = await this.deps.login!.auth.authenticate(user.line.trim(), password.line, name);
+    if (!account) output.write('Login incorrect\r\n');
+    return account;
+  }
+
+  /**
+   * The user's session owns the terminal: PID 1 lets go of its input, the
+   * device is the user's (mode 600) until the session ends, then everything
+   * the session started is ended and the terminal is root's again.
+   */
+  private async userSession(account: Account, terminal: Terminal): Promise<void> {
+    const device = terminal.device!;
+    const spec = this.deps.login!.launchSpec(account, `console-${terminal.name}`);
+    terminal.input.destroy();
+    chownSync(device, account.uid, account.gid);
+    chmodSync(device, 0o600);
+    const fd = openSync(device, constants.O_RDWR | constants.O_NOCTTY);
+    try {
+      const env = { [LAUNCH_ENV]: JSON.stringify({ ...spec, stdio: 'terminal', env: { ...spec.env, TERM: /^tty\d+$/.test(terminal.name) ? 'linux' : 'vt220' } }) };
+      // detached: a new session, whose controlling terminal this becomes.
+      const child = spawn(process.execPath, [LAUNCHER], { env, stdio: [fd, fd, fd], detached: true });
+      await new Promise<void>((resolve) => {
+        child.on('exit', () => resolve());
+        child.on('error', (err) => {
+          this.deps.log.error(`${account.name} on ${terminal.name}: ${err.message}`);
+          resolve();
+        });
+      });
+    } finally {
+      closeSync(fd);
+      if (spec.cgroup) emptyCgroup(spec.cgroup, this.deps.log);
+      chownSync(device, 0, 0);
+      chmodSync(device, 0o600);
+      reopenTerminal(terminal);
+    }
+  }
+}
+
