@@ -34,6 +34,10 @@ export interface Config {
    * and someone on it has a password, else the REPL.
    */
   readonly console: 'auto' | 'login' | 'repl';
+  /** nodeos.ssh= — the SSH server's port (default 22), or off. */
+  readonly ssh: number | 'off';
+  /** nodeos.ssh_password= — 1: SSH also takes passwords (default 0: keys only). */
+  readonly sshPassword: boolean;
   /** nodeos.net= — dhcp: every Ethernet interface asks DHCP (default); off: loopback only. */
   readonly net: 'dhcp' | 'off';
   /** nodeos.net.IF= — one interface: dhcp, off, or ADDRESS/PREFIX[,gw=IP][,dns=IP]…[,mtu=N]. */
@@ -73,6 +77,8 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   userMemoryMax: '75%',
   userPidsMax: '1024',
   console: 'auto',
+  ssh: 22,
+  sshPassword: false,
   net: 'dhcp',
   interfaces: {},
   dns: [],
@@ -133,6 +139,14 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   console: {
     field: 'console',
     parse: (v) => (v === 'auto' || v === 'login' || v === 'repl' ? v : new Problem(`expected login, repl or auto, got ${show(v)}`)),
+  },
+  ssh: {
+    field: 'ssh',
+    parse: (v) => (v === 'off' ? 'off' : v !== undefined && /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 65535 ? Number(v) : new Problem(`expected a port (1-65535) or off, got ${show(v)}`)),
+  },
+  ssh_password: {
+    field: 'sshPassword',
+    parse: (v) => (v === '1' ? true : v === '0' ? false : new Problem(`expected 0 or 1, got ${show(v)}`)),
   },
   net: {
     field: 'net',

@@ -5,18 +5,17 @@
 // launched like their init (uid/gid, no new privileges, private mount view,
 // a cgroup leaf under their limits), the terminal theirs until they log out.
 import { chmodSync, chownSync, closeSync, constants, openSync, readdirSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { emptyCgroup } from './cgroups';
 import { reopenTerminal, type Terminal } from './consoles';
-import { LAUNCH_ENV, type LaunchSpec } from './launch';
+import type { LaunchSpec } from './launch';
 import type { Config } from './config';
 import type { Authenticator } from './login';
 import type { Log } from './log';
 import { ConsoleRepl, type ReplEnd } from './repl';
 import type { PowerAction } from './shutdown';
 import { readLine } from './terminal-input';
-import { LAUNCHER } from './user-services';
+import { spawnLaunched } from './user-services';
 import type { Account } from './users';
 
 export type ConsoleMode = 'login' | 'repl';
@@ -128,9 +127,8 @@ export class Consoles {
     chmodSync(device, 0o600);
     const fd = openSync(device, constants.O_RDWR | constants.O_NOCTTY);
     try {
-      const env = { [LAUNCH_ENV]: JSON.stringify({ ...spec, stdio: 'terminal', env: { ...spec.env, TERM: /^tty\d+$/.test(terminal.name) ? 'linux' : 'vt220' } }) };
-      // detached: a new session, whose controlling terminal this becomes.
-      const child = spawn(process.execPath, [LAUNCHER], { env, stdio: [fd, fd, fd], detached: true });
+      const env = { ...spec.env, TERM: /^tty\d+$/.test(terminal.name) ? 'linux' : 'vt220' };
+      const child = spawnLaunched({ ...spec, env, stdio: 'terminal' }, [fd, fd, fd]);
       await new Promise<void>((resolve) => {
         child.on('exit', () => resolve());
         child.on('error', (err) => {

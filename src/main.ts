@@ -13,7 +13,7 @@ import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
 import { Consoles, consoleMode } from './console-sessions';
-import { authenticator } from './login';
+import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
@@ -22,7 +22,9 @@ import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
-import { SESSION, startUsers } from './user-services';
+import { SESSION, SFTP_SERVER, startUsers, type UserServices } from './user-services';
+import { SshServer } from './ssh/server';
+import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 
@@ -66,18 +68,21 @@ async function boot(): Promise<void> {
   network.start(); // loopback and name files before users; leases come in the background
   const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
   if (stage === 'system') watchForDevices(sys);
+  const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
+  const ssh = users && startSsh(sys, config, users, auth);
   const power = powerControl(sys, config, reaper, async () => {
+    await ssh?.stop(); // no new sessions while the users stop
     await users?.stopAll(config.shutdownTimeoutMs);
     await network.stop(); // leases released while the users are gone but the disk is still there
     clock.stop();
     consoles.stop();
   });
-  const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
   const consoles = new Consoles(terminals, consoleMode(config, terminals, users && auth, logger('console')), {
     log: logger('console'),
     power,
     globals: { users: () => users?.status() ?? [], net: () => network.status() },
     login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, { init: process.execPath, argv: [process.execPath, SESSION] }) },
+    bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
@@ -100,6 +105,22 @@ async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
     return;
   }
   switchRoot(sys, logger('switch-root'));
+}
+
+/** The SSH server, when there is a users partition to keep its host key and hold the accounts. */
+function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authenticator): SshServer | undefined {
+  if (config.ssh === 'off') return undefined;
+  const ssh = new SshServer(
+    { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },
+    { log: logger('ssh'), sys, auth, launchSpec: (account, leaf, program) => users.launchSpec(account, leaf, program), programs: { session: SESSION, sftp: SFTP_SERVER } },
+  );
+  try {
+    ssh.start();
+  } catch (err) {
+    logger('ssh').error(`not started: ${(err as Error).message}`);
+    return undefined;
+  }
+  return ssh;
 }
 
 /** Drivers for devices plugged in later (a USB stick), by looking again every few seconds. */

@@ -1,7 +1,7 @@
 // Starting every user's init under supervision: root first, each in its own
 // cgroup with its limits, through the launcher (dist/launch.js) that isolates
 // it and becomes it. Stopping them in reverse order.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmodSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ export interface UserServices {
 }
 
 export const SESSION = join(__dirname, 'session.js');
+export const SFTP_SERVER = join(__dirname, 'sftp-server.js');
 
 /**
  * A user's environment: who they are, and npm set up for a read-only system:
@@ -51,8 +52,17 @@ function closeHome(user: Account, log: Log): void {
   }
 }
 
+/**
+ * Starts the launcher for a spec. A login session or an SSH program gets a
+ * session of its own (detached: setsid), so its terminal and its signals are
+ * its own.
+ */
+export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProcess {
+  return spawn(process.execPath, [LAUNCHER], { env: { [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
+}
+
 function launchRun(spec: LaunchSpec, log: Log): Run {
-  const child = spawn(process.execPath, [LAUNCHER], { env: { [LAUNCH_ENV]: JSON.stringify(spec) }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnLaunched(spec, ['ignore', 'ignore', 'pipe']);
   // Until the launcher has the log open, its complaints come to us.
   child.stderr!.setEncoding('utf8').on('data', (text: string) => {
     for (const line of text.split('\n')) if (line) log.warn(`${spec.name}: ${line}`);

@@ -1,0 +1,40 @@
+// The SSH host key: made at the first boot with a users partition and kept
+// there, in the system's root-only folder (never a user's), so clients see
+// the same key after every reboot and after a new image. Its fingerprint is
+// shown on the consoles' banner so a user can check it.
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { utils } from 'ssh2';
+
+export const HOST_KEY_FILE = 'ssh_host_ed25519_key';
+
+export interface HostKey {
+  /** OpenSSH private key text, as ssh2 takes it. */
+  private: string;
+  /** "SHA256:…", as ssh-keygen -l and ssh print it. */
+  fingerprint: string;
+}
+
+/** OpenSSH's fingerprint of a public key blob. */
+export const fingerprintOf = (blob: Buffer) => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+
+function fromPrivate(text: string): HostKey {
+  const parsed = utils.parseKey(text);
+  if (parsed instanceof Error) throw parsed;
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return { private: text, fingerprint: fingerprintOf(key.getPublicSSH()) };
+}
+
+/** Reads the host key from dir (0700, root's), or makes one there; `made` says which. */
+export function loadHostKey(dir: string): HostKey & { made: boolean } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const path = join(dir, HOST_KEY_FILE);
+  if (existsSync(path)) return { ...fromPrivate(readFileSync(path, 'utf8')), made: false };
+  const pair = utils.generateKeyPairSync('ed25519');
+  writeFileSync(`${path}.new`, pair.private, { mode: 0o600 });
+  renameSync(`${path}.new`, path);
+  writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
+  return { ...fromPrivate(pair.private), made: true };
+}

@@ -1,0 +1,249 @@
+// The SSH server (the `ssh2` package), run by PID 1 once there is a users
+// partition. Public-key login against each user's ~/.ssh/authorized_keys
+// (passwords only with nodeos.ssh_password=1). What a client runs, it runs as
+// that user, launched like their init (uid/gid, no new privileges, private
+// mount view, a cgroup leaf under their limits): the REPL (on a
+// pseudo-terminal when asked), a command through /bin/sh, or SFTP
+// (sftp-server.js). Ending the channel ends what it started. Unauthenticated
+// connections are few and short-lived, so a flood cannot starve PID 1.
+import type { StdioOptions } from 'node:child_process';
+import { closeSync, lstatSync, readFileSync, write } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, type Server as NetServer, type Socket } from 'node:net';
+import tty from 'node:tty';
+import { Server, utils, type Connection, type ServerChannel, type AuthContext, type Session } from 'ssh2';
+import { emptyCgroup } from '../cgroups';
+import type { LaunchSpec } from '../launch';
+import type { Authenticator } from '../login';
+import type { Log } from '../log';
+import type { Sys } from '../sys';
+import { spawnLaunched } from '../user-services';
+import { findAccount, type Account } from '../users';
+import { findKey, parseAuthorizedKeys } from './authorized-keys';
+import { loadHostKey, type HostKey } from './host-key';
+
+/** Connections still logging in, at most (OpenSSH's MaxStartups), and how long they may take. */
+const MAX_UNAUTHENTICATED = 10;
+const LOGIN_GRACE_MS = 30_000;
+
+export interface SshOptions {
+  port: number;
+  passwordAuth: boolean;
+  /** Where the host key is kept (root-only). */
+  keyDir: string;
+  homes?: string;
+}
+
+export interface SshDeps {
+  log: Log;
+  sys: Pick<Sys, 'openpty' | 'setWindowSize'>;
+  auth: Authenticator;
+  /** How to launch a program as the user (its own cgroup leaf under the user's). */
+  launchSpec(account: Account, leaf: string, program: { init: string; argv: string[] }): LaunchSpec;
+  /** The user's REPL, and the SFTP server, as files beside PID 1. */
+  programs: { session: string; sftp: string };
+}
+
+/** The keys a user allows, from ~/.ssh/authorized_keys: theirs, not writable by others; problems logged. */
+function authorizedKeys(account: Account, log: Log) {
+  const path = join(account.home, '.ssh', 'authorized_keys');
+  try {
+    const stat = lstatSync(path);
+    if (!stat.isFile()) throw new Error('not a regular file');
+    if (stat.uid !== account.uid && stat.uid !== 0) throw new Error(`belongs to uid ${stat.uid}`);
+    if (stat.mode & 0o022) throw new Error(`writable by others (mode ${(stat.mode & 0o777).toString(8)})`);
+    const { keys, problems } = parseAuthorizedKeys(readFileSync(path, 'utf8'));
+    for (const problem of problems) log.warn(`${account.name}: ${path}: ${problem}`);
+    return keys;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`${account.name} cannot log in by key: ${path}: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+/** Writes all of data to a non-blocking fd (a pty's master side), waiting out EAGAIN. */
+function writeAll(fd: number, data: Buffer, done: () => void = () => {}): void {
+  write(fd, data, (err, written) => {
+    if (err?.code === 'EAGAIN') return void setTimeout(() => writeAll(fd, data, done), 10);
+    if (err) return done(); // the session is gone
+    if (written < data.length) return writeAll(fd, data.subarray(written), done);
+    done();
+  });
+}
+
+export class SshServer {
+  private listener: NetServer | undefined;
+  private hostKey: HostKey | undefined;
+  private readonly clients = new Set<Connection>();
+  /** "ip:port" of each connection not logged in yet → its deadline's timer. */
+  private readonly loggingIn = new Map<string, NodeJS.Timeout>();
+  private lastRefusalLog = 0;
+  private sessions = 0;
+
+  constructor(
+    private readonly options: SshOptions,
+    private readonly deps: SshDeps,
+  ) {}
+
+  get fingerprint(): string | undefined {
+    return this.hostKey?.fingerprint;
+  }
+
+  start(): void {
+    const { log } = this.deps;
+    const key = loadHostKey(this.options.keyDir);
+    this.hostKey = key;
+    log.info(`${key.made ? 'made a host key' : 'host key'}: ${key.fingerprint} (ED25519)`);
+    const ssh = new Server({ hostKeys: [key.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
+    // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.
+    this.listener = createServer((socket) => this.admit(socket, ssh));
+    this.listener.on('error', (err: Error) => log.error(`port ${this.options.port}: ${err.message}`));
+    this.listener.listen(this.options.port, '0.0.0.0', () => log.info(`listening on port ${this.options.port}`));
+  }
+
+  async stop(): Promise<void> {
+    for (const client of this.clients) client.end();
+    await new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
+  }
+
+  /** At most MAX_UNAUTHENTICATED connections logging in at once, each for LOGIN_GRACE_MS at most. */
+  private admit(socket: Socket, ssh: Server): void {
+    const { log } = this.deps;
+    const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (this.loggingIn.size >= MAX_UNAUTHENTICATED) {
+      if (Date.now() - this.lastRefusalLog > 10_000) {
+        this.lastRefusalLog = Date.now();
+        log.warn(`${socket.remoteAddress}: refused, ${MAX_UNAUTHENTICATED} connections are already logging in`);
+      }
+      return void socket.destroy();
+    }
+    const timer = setTimeout(() => {
+      log.warn(`${socket.remoteAddress}: did not log in within ${LOGIN_GRACE_MS / 1000} s`);
+      socket.destroy();
+    }, LOGIN_GRACE_MS);
+    this.loggingIn.set(key, timer);
+    socket.on('close', () => this.loggedIn(key));
+    ssh.injectSocket(socket);
+  }
+
+  private loggedIn(key: string): void {
+    clearTimeout(this.loggingIn.get(key));
+    this.loggingIn.delete(key);
+  }
+
+  private accept(client: Connection, ip: string, key: string): void {
+    const { log } = this.deps;
+    this.clients.add(client);
+    let account: Account | undefined;
+    let noPty = false;
+    const tried = new Set<string>();
+    client.on('authentication', (ctx) => {
+      void this.authenticate(ctx, ip, tried).then((result) => {
+        if (!result) return ctx.reject(this.options.passwordAuth ? ['publickey', 'password'] : ['publickey']);
+        // A key offered without a signature is only a question ("would this key do?"): not logged in yet.
+        if (ctx.method !== 'publickey' || ctx.signature) [account, noPty] = [result.account, result.noPty];
+        ctx.accept();
+      });
+    });
+    client.on('ready', () => {
+      this.loggedIn(key);
+      log.info(`${account!.name} logged in from ${ip} (${[...tried].pop()})`);
+      client.on('session', (acceptSession) => this.session(acceptSession(), account!, noPty, ip));
+    });
+    client.on('error', (err: Error) => log.debug(`${ip}: ${err.message}`));
+    client.on('close', () => {
+      this.clients.delete(client);
+      if (!account) {
+        if (tried.size) log.warn(`${ip}: closed without logging in (tried ${[...tried].join(', ')})`);
+      }
+    });
+  }
+
+  /** The account and its key's restrictions when ctx proves who it is; nothing secret is logged. */
+  private async authenticate(ctx: AuthContext, ip: string, tried: Set<string>): Promise<{ account: Account; noPty: boolean } | undefined> {
+    const account = findAccount(ctx.username, this.options.homes);
+    const who = account ? ctx.username : 'an unknown name';
+    if (ctx.method === 'publickey') {
+      tried.add(`publickey for ${who}`);
+      const key = account && findKey(authorizedKeys(account, this.deps.log), ctx.key.algo, ctx.key.data);
+      if (!key) return undefined;
+      if (!ctx.signature) return { account: account!, noPty: key.noPty }; // "would this key do?": yes
+      const parsed = utils.parseKey(ctx.key.data);
+      const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
+      if (publicKey instanceof Error || !publicKey.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) {
+        this.deps.log.warn(`${ip}: a bad signature for ${who}'s key`);
+        return undefined;
+      }
+      return { account: account!, noPty: key.noPty };
+    }
+    if (ctx.method === 'password' && this.options.passwordAuth) {
+      tried.add(`password for ${who}`);
+      const found = await this.deps.auth.authenticate(ctx.username, ctx.password, `ssh ${ip}`);
+      return found && { account: found, noPty: false };
+    }
+    if (ctx.method !== 'none') tried.add(`${ctx.method} for ${who}`);
+    return undefined;
+  }
+
+  /** One channel: a shell (the REPL), a command, or SFTP, each a process of the user's. */
+  private session(session: Session, account: Account, noPty: boolean, ip: string): void {
+    let pty: { rows: number; cols: number; term: string } | undefined;
+    let master: number | undefined;
+    session.on('pty', (accept: () => void, reject: () => void, info: { rows: number; cols: number; term: string }) => {
+      if (noPty) return reject();
+      pty = info;
+      accept();
+    });
+    session.on('window-change', (accept: (() => void) | undefined, _reject: unknown, info: { rows: number; cols: number }) => {
+      if (master !== undefined) this.deps.sys.setWindowSize(master, info.rows, info.cols);
+      accept?.();
+    });
+    session.on('env', (_accept: unknown, reject?: () => void) => reject?.()); // the user's environment is the system's to set
+    const { session: repl, sftp } = this.deps.programs;
+    session.on('shell', (accept: () => ServerChannel) => {
+      master = this.run(accept(), account, { init: process.execPath, argv: [process.execPath, repl] }, pty, ip);
+    });
+    session.on('exec', (accept: () => ServerChannel, _reject: unknown, info: { command: string }) => {
+      master = this.run(accept(), account, { init: '/bin/sh', argv: ['/bin/sh', '-c', info.command] }, pty, ip);
+    });
+    session.on('subsystem', (accept: () => ServerChannel, reject: () => void, info: { name: string }) => {
+      if (info.name !== 'sftp') return reject();
+      this.run(accept(), account, { init: process.execPath, argv: [process.execPath, sftp] }, undefined, ip);
+    });
+  }
+
+  /** Runs a program as the user on the channel, on a pseudo-terminal when one was asked for; returns its master side. */
+  private run(channel: ServerChannel, account: Account, program: { init: string; argv: string[] }, pty: { rows: number; cols: number; term: string } | undefined, ip: string): number | undefined {
+    const { log, sys } = this.deps;
+    const spec = this.deps.launchSpec(account, `ssh-${++this.sessions}`, program);
+    const terminal = pty && sys.openpty();
+    if (terminal) sys.setWindowSize(terminal.master, pty!.rows, pty!.cols);
+    const env = { ...spec.env, ...(pty && { TERM: pty.term || 'vt220' }) };
+    const stdio: StdioOptions = terminal ? [terminal.slave, terminal.slave, terminal.slave] : ['pipe', 'pipe', 'pipe'];
+    const child = spawnLaunched({ ...spec, env, stdio: terminal ? 'terminal' : 'pipes' }, stdio);
+    if (terminal) {
+      closeSync(terminal.slave);
+      const output = new tty.ReadStream(terminal.master);
+      output.on('error', () => {}); // EIO once the session's side is closed
+      output.on('data', (data: Buffer) => channel.write(data));
+      channel.on('data', (data: Buffer) => writeAll(terminal.master, data));
+    } else {
+      child.stdout!.pipe(channel, { end: false });
+      child.stderr!.pipe(channel.stderr, { end: false });
+      channel.pipe(child.stdin!);
+      child.stdin!.on('error', () => {}); // the program may end before reading all
+    }
+    channel.on('close', () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGHUP');
+    });
+    child.on('error', (err) => log.error(`${account.name} from ${ip}: ${err.message}`));
+    child.on('close', (code, signal) => {
+      if (spec.cgroup) emptyCgroup(spec.cgroup, log);
+      if (signal) channel.exit(signal.replace(/^SIG/, ''), false, '');
+      else channel.exit(code ?? 255);
+      channel.end();
+      if (terminal) closeSync(terminal.master);
+    });
+    return terminal?.master;
+  }
+}
