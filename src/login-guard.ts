@@ -15,6 +15,9 @@ export interface GuardPolicy {
 
 export const DEFAULT_POLICY: GuardPolicy = { firstDelayMs: 1000, maxDelayMs: 30_000, lockAfter: 5, lockMs: 5 * 60_000 };
 
+/** Sources and users remembered at most; the oldest settled ones are forgotten first. */
+const MAX_TRACKED = 1024;
+
 export type Verdict = { allowed: true } | { allowed: false; reason: 'wait' | 'locked'; retryInMs: number };
 
 export class LoginGuard {
@@ -45,7 +48,9 @@ export class LoginGuard {
     from.failures++;
     const delayMs = Math.min(this.policy.firstDelayMs * 2 ** (from.failures - 1), this.policy.maxDelayMs);
     from.notBefore = now + delayMs;
+    this.sources.delete(source); // re-inserted last: maps keep insertion order, oldest first
     this.sources.set(source, from);
+    forgetOldest(this.sources, MAX_TRACKED);
     const who = this.users.get(user) ?? { failures: 0, lockedUntil: 0 };
     who.failures++;
     const locked = who.failures >= this.policy.lockAfter;
@@ -53,12 +58,22 @@ export class LoginGuard {
       who.failures = 0;
       who.lockedUntil = now + this.policy.lockMs;
     }
+    this.users.delete(user);
     this.users.set(user, who);
+    forgetOldest(this.users, MAX_TRACKED);
     return { delayMs, locked };
   }
 
   succeeded(user: string, source: string): void {
     this.sources.delete(source);
     this.users.delete(user);
+  }
+}
+
+/** Many guessing sources (SSH peers) must not grow memory without end. */
+function forgetOldest<K, V>(map: Map<K, V>, max: number): void {
+  for (const key of map.keys()) {
+    if (map.size <= max) return;
+    map.delete(key);
   }
 }

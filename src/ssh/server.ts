@@ -28,6 +28,8 @@ const LOGIN_GRACE_MS = 30_000;
 
 export interface SshOptions {
   port: number;
+  /** The address to listen on: every interface by default. */
+  host?: string;
   passwordAuth: boolean;
   /** Where the host key is kept (root-only). */
   keyDir: string;
@@ -98,7 +100,13 @@ export class SshServer {
     // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.
     this.listener = createServer((socket) => this.admit(socket, ssh));
     this.listener.on('error', (err: Error) => log.error(`port ${this.options.port}: ${err.message}`));
-    this.listener.listen(this.options.port, '0.0.0.0', () => log.info(`listening on port ${this.options.port}`));
+    this.listener.listen(this.options.port, this.options.host ?? '0.0.0.0', () => log.info(`listening on port ${this.port}`));
+  }
+
+  /** The port listened on (the one asked for, or the one given for 0). */
+  get port(): number | undefined {
+    const address = this.listener?.address();
+    return typeof address === 'object' && address ? address.port : undefined;
   }
 
   async stop(): Promise<void> {
@@ -221,12 +229,15 @@ export class SshServer {
     const env = { ...spec.env, ...(pty && { TERM: pty.term || 'vt220' }) };
     const stdio: StdioOptions = terminal ? [terminal.slave, terminal.slave, terminal.slave] : ['pipe', 'pipe', 'pipe'];
     const child = spawnLaunched({ ...spec, env, stdio: terminal ? 'terminal' : 'pipes' }, stdio);
-    if (terminal) {
+    // The master side belongs to this stream from here: it closes it (at EIO, once the session's side is closed, or below).
+    const output = terminal && new tty.ReadStream(terminal.master);
+    if (terminal && output) {
       closeSync(terminal.slave);
-      const output = new tty.ReadStream(terminal.master);
-      output.on('error', () => {}); // EIO once the session's side is closed
+      output.on('error', () => {});
       output.on('data', (data: Buffer) => channel.write(data));
-      channel.on('data', (data: Buffer) => writeAll(terminal.master, data));
+      channel.on('data', (data: Buffer) => {
+        if (!output.destroyed) writeAll(terminal.master, data); // never to a closed (and perhaps reused) fd number
+      });
     } else {
       child.stdout!.pipe(channel, { end: false });
       child.stderr!.pipe(channel.stderr, { end: false });
@@ -242,7 +253,7 @@ export class SshServer {
       if (signal) channel.exit(signal.replace(/^SIG/, ''), false, '');
       else channel.exit(code ?? 255);
       channel.end();
-      if (terminal) closeSync(terminal.master);
+      output?.destroy();
     });
     return terminal?.master;
   }

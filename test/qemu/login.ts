@@ -56,7 +56,7 @@ t.test('console login', async (t) => {
   // Both consoles offer a login, with the hostname and version in the banner.
   await guest.expect(LOGIN, BOOT_MS);
   await second.expect(/NodeOS \S+ on box \(hvc0\)[^]*box login: /, BOOT_MS);
-  t.match(guest.output, /NodeOS \S+ on box \(ttyS0\)/);
+  t.match(guest.output, /NodeOS \S+ on box \(ttyS0\)\s+SSH host key: SHA256:[\w+/]{43} \(ED25519\)/, "the banner shows the SSH host key's fingerprint");
   t.match(guest.output, /carol cannot log in by password: .*readable or writable by others \(mode 644; chmod 600\)/, "carol's broken passwd: one clear line");
 
   // Wrong passwords: refused, the same answer as for a name that does not exist, counted per user.

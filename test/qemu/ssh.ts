@@ -45,7 +45,8 @@ t.test('ssh and sftp into NodeOS', async (t) => {
   for (const name of ['alice', 'bob']) {
     mkdirSync(join(tree, name, '.ssh'), { recursive: true });
     writeFileSync(join(tree, name, '.ssh', 'authorized_keys'), `# ${name}'s laptop\n${readFileSync(join(keys, `${name}.pub`), 'utf8')}`);
-    chmodSync(join(tree, name, '.ssh', 'authorized_keys'), 0o600);
+    // bob's file is writable by his group: anyone in it could add a key, so it is not trusted.
+    chmodSync(join(tree, name, '.ssh', 'authorized_keys'), name === 'bob' ? 0o664 : 0o600);
   }
   const image = join(dir, 'users.img');
   buildUsersImage(tree, image, { size: '64M', label: 'nodeos-users', owners: { alice: { uid: 1001, gid: 1001 }, bob: { uid: 1002, gid: 1002 } } });
@@ -82,6 +83,9 @@ t.test('ssh and sftp into NodeOS', async (t) => {
   const wrongKey = await run('ssh', ssh('bob', 'alice@127.0.0.1', 'true'));
   t.equal(wrongKey.status, 255, "bob's key cannot log in as alice");
   t.match(wrongKey.stderr, /Permission denied \(publickey\)/, 'only keys are offered');
+  const bob = await run('ssh', ssh('bob', 'bob@127.0.0.1', 'true'));
+  t.equal(bob.status, 255, 'an authorized_keys file others may write lets no one in');
+  await guest.seen(/bob cannot log in by key: \/home\/bob\/\.ssh\/authorized_keys: writable by others \(mode 664\)/, 30_000);
   const password = await run('ssh', ssh('alice', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password', 'alice@127.0.0.1', 'true'));
   t.equal(password.status, 255, 'password logins are refused by default');
   await guest.seen(/10\.0\.2\.2: closed without logging in \(tried publickey for alice\)/, 30_000);
@@ -108,11 +112,11 @@ t.test('ssh and sftp into NodeOS', async (t) => {
   t.equal(mkdirPut.status, 0, mkdirPut.stderr);
   t.match(mkdirPut.stdout, /-rw-r--r-- 1 1001 1001 +10 .* up\.txt/, 'the file is hers');
 
-  // A flood of connections that never log in: bounded, and the console still answers.
+  // A flood of connections that never log in (their bound is the unit tier's): the console still answers.
   const flood: Socket[] = [];
   for (let i = 0; i < 30; i++) flood.push(connect(port, '127.0.0.1').on('error', () => {}));
-  await guest.seen(/refused, 10 connections are already logging in/, 60_000);
-  t.equal(await guest.value('1 + 1'), 2, 'PID 1 still answers');
+  await guest.seen(/ssh: 10\.0\.2\.2: did not log in within 30 s/, 120_000);
+  t.equal(await guest.value('1 + 1'), 2, 'PID 1 still answers during the flood');
   for (const socket of flood) socket.destroy();
 
   await powerOff(t, guest);

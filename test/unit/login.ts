@@ -84,4 +84,7 @@ t.test('guessing: each failure makes its source wait longer; five in a row lock 
   t.same(guard.check('alice', 'tty2'), { allowed: true }, 'success clears the counts');
   for (let i = 0; i < 10; i++) guard.failed('x', 'ssh 10.0.0.1');
   t.same(guard.check('y', 'ssh 10.0.0.1'), { allowed: false, reason: 'wait', retryInMs: 30_000 }, 'the wait stops growing at 30 s');
+  for (let i = 0; i < 2000; i++) guard.failed(`guess${i}`, `ssh 10.1.${i >> 8}.${i & 255}`);
+  t.same(guard.check('y', 'ssh 10.0.0.1'), { allowed: true }, 'a flood of sources is remembered only so far: the oldest are forgotten');
+  t.same(guard.check('y', 'ssh 10.1.7.207'), { allowed: false, reason: 'wait', retryInMs: 1000 }, 'the newest are still slowed');
 });

@@ -1,0 +1,60 @@
+// The SSH server on the host's loopback, without a guest: the host key kept
+// across starts, and a flood of connections that never log in is bounded
+// (the rest refused at once, the admitted ones timed) while the server
+// keeps answering real clients' hellos.
+import t from 'tap';
+import { connect, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { SshServer } from '../../src/ssh/server';
+import { authenticator } from '../../src/login';
+import { LoginGuard } from '../../src/login-guard';
+import { memoryLog } from '../fixtures/fake-sys';
+
+const start = async (keyDir: string) => {
+  const log = memoryLog();
+  const server = new SshServer(
+    { port: 0, host: '127.0.0.1', passwordAuth: false, keyDir, homes: keyDir },
+    {
+      log,
+      sys: { openpty: () => { throw new Error('no sessions here'); }, setWindowSize: () => {} },
+      auth: authenticator(new LoginGuard(Date.now), log, async () => {}, keyDir),
+      launchSpec: () => { throw new Error('no sessions here'); },
+      programs: { session: '', sftp: '' },
+    },
+  );
+  server.start();
+  while (server.port === undefined) await new Promise((r) => setTimeout(r, 10));
+  return { server, log };
+};
+
+t.test('host key: made once, then kept', async (t) => {
+  const dir = t.testdir({});
+  const first = await start(dir);
+  await first.server.stop();
+  const second = await start(dir);
+  await second.server.stop();
+  t.match(first.log.lines.join('\n'), /made a host key: SHA256:[\w+/]{43} \(ED25519\)/);
+  t.equal(second.server.fingerprint, first.server.fingerprint, 'the same key after a restart');
+  t.match(second.log.lines.join('\n'), /info: host key: SHA256:/);
+});
+
+t.test('a flood of connections that never log in is bounded', async (t) => {
+  const { server, log } = await start(t.testdir({}));
+  t.teardown(() => server.stop());
+  const flood: Socket[] = [];
+  const closedEarly: Promise<unknown>[] = [];
+  for (let i = 0; i < 25; i++) {
+    const socket = connect(server.port!, '127.0.0.1').on('error', () => {});
+    flood.push(socket);
+    closedEarly.push(once(socket, 'close'));
+  }
+  // The 15 beyond the first 10 are closed by the server straight away.
+  const settled = await Promise.race([Promise.all(closedEarly.slice(10)), new Promise((r) => setTimeout(() => r('timeout'), 10_000))]);
+  t.not(settled, 'timeout', 'connections beyond the bound are closed at once');
+  t.match(log.lines.join('\n'), /warn: 127\.0\.0\.1: refused, 10 connections are already logging in/);
+  t.equal(log.lines.filter((l) => l.includes('refused')).length, 1, 'one line for the flood, not one per connection');
+  // The admitted ones still get the server's hello.
+  const [hello] = (await once(flood[0], 'data')) as [Buffer];
+  t.match(hello.toString(), /^SSH-2\.0-NodeOS/);
+  for (const socket of flood) socket.destroy();
+});
