@@ -4,6 +4,8 @@ import { chmodSync, chownSync, mkdirSync, symlinkSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { DECOY, formatPasswordHash, hashPassword, parsePasswordHash, readUserPassword, verifyPassword } from '../../src/passwd';
 import { LoginGuard } from '../../src/login-guard';
+import { consoleMode } from '../../src/console-sessions';
+import { memoryLog } from '../fixtures/fake-sys';
 
 const CHEAP = { ln: 10, r: 8, p: 1 }; // the format's floor, to keep the tests quick
 
@@ -87,4 +89,20 @@ t.test('guessing: each failure makes its source wait longer; five in a row lock 
   for (let i = 0; i < 2000; i++) guard.failed(`guess${i}`, `ssh 10.1.${i >> 8}.${i & 255}`);
   t.same(guard.check('y', 'ssh 10.0.0.1'), { allowed: true }, 'a flood of sources is remembered only so far: the oldest are forgotten');
   t.same(guard.check('y', 'ssh 10.1.7.207'), { allowed: false, reason: 'wait', retryInMs: 1000 }, 'the newest are still slowed');
+});
+
+t.test('what the consoles offer', async (t) => {
+  const homes = t.testdir({ alice: {}, bob: {} });
+  const auth = (withPassword: string[]) => ({ authenticate: async () => undefined, anyPassword: (names: readonly string[]) => names.some((n) => withPassword.includes(n)) });
+  const tty = { name: 'ttyS0', device: '/dev/ttyS0' } as never;
+  const stdio = { name: 'console' } as never;
+  const log = memoryLog();
+  t.equal(consoleMode({ console: 'auto' }, [tty], auth(['bob']), log, homes), 'login', 'someone has a password: login');
+  t.equal(consoleMode({ console: 'auto' }, [tty], auth([]), log, homes), 'repl', 'no one has: root\'s REPL, to set the machine up');
+  t.match(log.lines.at(-1), /no user has a password yet/);
+  t.equal(consoleMode({ console: 'login' }, [tty], auth([]), log, homes), 'login', 'login insists');
+  t.equal(consoleMode({ console: 'repl' }, [tty], auth(['bob']), log, homes), 'repl');
+  t.equal(consoleMode({ console: 'login' }, [tty], undefined, log, homes), 'repl', 'no users partition: the REPL');
+  t.equal(consoleMode({ console: 'login' }, [stdio], auth(['bob']), log, homes), 'repl', 'our stdio is no terminal to log in on');
+  t.match(log.lines.at(-1), /login needs console devices/);
 });
