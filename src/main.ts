@@ -23,7 +23,7 @@ import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
 import { SESSION, SFTP_SERVER, startUsers, type UserServices } from './user-services';
-import { SshServer } from './ssh/server';
+import type { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
@@ -69,7 +69,7 @@ async function boot(): Promise<void> {
   const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
   if (stage === 'system') watchForDevices(sys);
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
-  const ssh = users && startSsh(sys, config, users, auth);
+  let ssh: SshServer | undefined;
   const power = powerControl(sys, config, reaper, async () => {
     await ssh?.stop(); // no new sessions while the users stop
     await users?.stopAll(config.shutdownTimeoutMs);
@@ -86,6 +86,7 @@ async function boot(): Promise<void> {
   });
   handleSignals(power);
   log.info(`ready in ${Math.round(performance.now())} ms`);
+  if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
 }
 
@@ -110,6 +111,8 @@ async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
 /** The SSH server, when there is a users partition to keep its host key and hold the accounts. */
 function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authenticator): SshServer | undefined {
   if (config.ssh === 'off') return undefined;
+  // ssh2 is most of the bundle: required here, it is evaluated only where SSH runs, not at every PID 1 start.
+  const { SshServer } = require('./ssh/server') as typeof import('./ssh/server');
   const ssh = new SshServer(
     { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },
     { log: logger('ssh'), sys, auth, launchSpec: (account, leaf, program) => users.launchSpec(account, leaf, program), programs: { session: SESSION, sftp: SFTP_SERVER } },
