@@ -7,6 +7,7 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
+import { softdepsBefore } from '../src/modules';
 
 /**
  * The drivers an initramfs may carry, by what they are for. A platform picks
@@ -98,8 +99,6 @@ function describeModule(modulesDir: string, file: string): ModuleInfo {
   };
 }
 
-/** "pre: a b post: c" → [a, b] */
-export const softdepsBefore = (softdep: string): string[] => /(?:^|\s)pre:\s*(.*?)(?:\s+post:.*)?$/.exec(softdep)?.[1].split(/\s+/).filter(Boolean) ?? [];
 
 /** A softdep names a module or a plain alias (crypto-crc32c, no patterns): every module it means. */
 function providers(name: string, tree: Map<string, ModuleInfo>): string[] {

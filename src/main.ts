@@ -22,7 +22,7 @@ import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
-import { SESSION, SFTP_SERVER, startUsers, type UserServices } from './user-services';
+import { PROGRAMS, startUsers, type UserServices } from './user-services';
 import type { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
@@ -81,7 +81,7 @@ async function boot(): Promise<void> {
     log: logger('console'),
     power,
     globals: { users: () => users?.status() ?? [], net: () => network.status() },
-    login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, { init: process.execPath, argv: [process.execPath, SESSION] }) },
+    login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, PROGRAMS.session) },
     bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
   handleSignals(power);
@@ -115,7 +115,7 @@ function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authentic
   const { SshServer } = require('./ssh/server') as typeof import('./ssh/server');
   const ssh = new SshServer(
     { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },
-    { log: logger('ssh'), sys, auth, launchSpec: (account, leaf, program) => users.launchSpec(account, leaf, program), programs: { session: SESSION, sftp: SFTP_SERVER } },
+    { log: logger('ssh'), sys, auth, launchSpec: users.launchSpec, programs: PROGRAMS },
   );
   try {
     ssh.start();

@@ -58,12 +58,16 @@ export function parseModulesAlias(text: string): ModuleIndex['aliases'] {
   return aliases;
 }
 
-/** modprobe's "softdep NAME pre: A B [post: C]" lines; only pre: matters to a loader. */
+/** A softdep's "pre: a b post: c" (from .modinfo or modules.softdep) → [a, b]: only what loads before matters to a loader. */
+export const softdepsBefore = (softdep: string): string[] => /(?:^|\s)pre:\s*(.*?)(?:\s+post:.*)?$/.exec(softdep)?.[1].split(/\s+/).filter(Boolean) ?? [];
+
+/** modprobe's "softdep NAME pre: A B [post: C]" lines. */
 export function parseModulesSoftdep(text: string): ModuleIndex['softdeps'] {
   const softdeps: ModuleIndex['softdeps'] = new Map();
   for (const line of text.split('\n')) {
-    const match = /^softdep\s+(\S+)\s+pre:\s*(.*?)(?:\s+post:.*)?$/.exec(line.trim());
-    if (match) softdeps.set(nameOf(match[1]), match[2].split(/\s+/).filter(Boolean).map(nameOf));
+    const match = /^softdep\s+(\S+)\s+(.*)$/.exec(line.trim());
+    const before = match ? softdepsBefore(match[2]) : [];
+    if (before.length) softdeps.set(nameOf(match![1]), before.map(nameOf));
   }
   return softdeps;
 }

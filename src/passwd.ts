@@ -4,9 +4,9 @@
 // to its user and be readable by no one else (root reads it anyway), as ssh
 // insists for its own files.
 import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
-import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { readOwnFile, SETTINGS_DIR } from './users';
 
 const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: ScryptOptions) => Promise<Buffer>;
 
@@ -63,20 +63,12 @@ export const DECOY: PasswordHash = { ...DEFAULT_COST, salt: Buffer.alloc(SALT_BY
  * the user's own, closed to group and others. undefined when there is none;
  * throws what is wrong otherwise (the user then cannot log in by password).
  */
-export function readUserPassword(home: string, uid: number, settingsDir = '.nodeos'): PasswordHash | undefined {
+export function readUserPassword(home: string, uid: number, settingsDir = SETTINGS_DIR): PasswordHash | undefined {
   const path = join(home, settingsDir, PASSWD_FILE);
-  let stat;
+  const text = readOwnFile(path, uid, 0o077, { chmod: '600' });
+  if (text === undefined) return undefined;
   try {
-    stat = lstatSync(path); // a symlink is refused: it could lead to anyone's file
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
-  if (stat.uid !== uid) throw new Error(`${path} belongs to uid ${stat.uid}, not ${uid}`);
-  if (stat.mode & 0o077) throw new Error(`${path} is readable or writable by others (mode ${(stat.mode & 0o777).toString(8)}; chmod 600)`);
-  try {
-    return parsePasswordHash(readFileSync(path, 'utf8'));
+    return parsePasswordHash(text);
   } catch (err) {
     throw new Error(`${path}: ${(err as Error).message}`);
   }

@@ -20,11 +20,16 @@ export interface UserServices {
   /** Stops the users, last started first; each gets graceMs after SIGTERM. */
   stopAll(graceMs: number): Promise<void>;
   /** How to launch something else as a user (a login session): its own cgroup leaf under the user's limits, the user's environment. */
-  launchSpec(account: Account, leaf: string, program: { init: string; argv: string[] }): LaunchSpec;
+  launchSpec(account: Account, leaf: string, program: Program): LaunchSpec;
 }
 
-export const SESSION = join(__dirname, 'session.js');
-export const SFTP_SERVER = join(__dirname, 'sftp-server.js');
+/** What else runs as a user, beside PID 1: the login session's REPL and the SFTP server. */
+export interface Program {
+  init: string;
+  argv: string[];
+}
+const script = (name: string): Program => ({ init: process.execPath, argv: [process.execPath, join(__dirname, name)] });
+export const PROGRAMS = { session: script('session.js'), sftp: script('sftp-server.js') };
 
 /**
  * A user's environment: who they are, and npm set up for a read-only system:

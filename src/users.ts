@@ -44,6 +44,30 @@ export function checkInit(home: string, uid: number): string {
   return real;
 }
 
+/**
+ * A file a user keeps secrets or trust in (a password hash, authorized keys),
+ * read only when it is safe to believe: a regular file (a symlink could lead
+ * to anyone's), the user's own (or root's, where allowed), and with none of
+ * the `closed` mode bits set. undefined when there is none; throws why not.
+ */
+export function readOwnFile(path: string, uid: number, closed: number, { chmod, rootMayOwn = false }: { chmod?: string; rootMayOwn?: boolean } = {}): string | undefined {
+  let stat;
+  try {
+    stat = lstatSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const refuse = (why: string) => new Error(`${path}: ${why}`);
+  if (!stat.isFile()) throw refuse('not a regular file');
+  if (stat.uid !== uid && !(rootMayOwn && stat.uid === 0)) throw refuse(`belongs to uid ${stat.uid}, not ${uid}`);
+  if (stat.mode & closed) {
+    const access = closed & 0o044 ? 'readable or writable' : 'writable';
+    throw refuse(`${access} by others (mode ${(stat.mode & 0o777).toString(8)}${chmod ? `; chmod ${chmod}` : ''})`);
+  }
+  return readFileSync(path, 'utf8');
+}
+
 const lstatExists = (path: string) => {
   try {
     lstatSync(path);

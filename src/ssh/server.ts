@@ -7,7 +7,7 @@
 // (sftp-server.js). Ending the channel ends what it started. Unauthenticated
 // connections are few and short-lived, so a flood cannot starve PID 1.
 import type { StdioOptions } from 'node:child_process';
-import { closeSync, lstatSync, readFileSync, write } from 'node:fs';
+import { closeSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import tty from 'node:tty';
@@ -17,8 +17,8 @@ import type { LaunchSpec } from '../launch';
 import type { Authenticator } from '../login';
 import type { Log } from '../log';
 import type { Sys } from '../sys';
-import { spawnLaunched } from '../user-services';
-import { findAccount, type Account } from '../users';
+import { spawnLaunched, type Program } from '../user-services';
+import { findAccount, readOwnFile, type Account } from '../users';
 import { findKey, parseAuthorizedKeys } from './authorized-keys';
 import { loadHostKey, type HostKey } from './host-key';
 
@@ -41,24 +41,20 @@ export interface SshDeps {
   sys: Pick<Sys, 'openpty' | 'setWindowSize'>;
   auth: Authenticator;
   /** How to launch a program as the user (its own cgroup leaf under the user's). */
-  launchSpec(account: Account, leaf: string, program: { init: string; argv: string[] }): LaunchSpec;
-  /** The user's REPL, and the SFTP server, as files beside PID 1. */
-  programs: { session: string; sftp: string };
+  launchSpec(account: Account, leaf: string, program: Program): LaunchSpec;
+  /** The user's REPL, and the SFTP server. */
+  programs: { session: Program; sftp: Program };
 }
 
-/** The keys a user allows, from ~/.ssh/authorized_keys: theirs, not writable by others; problems logged. */
+/** The keys a user allows, from ~/.ssh/authorized_keys: theirs (or root's), not writable by others; problems logged. */
 function authorizedKeys(account: Account, log: Log) {
   const path = join(account.home, '.ssh', 'authorized_keys');
   try {
-    const stat = lstatSync(path);
-    if (!stat.isFile()) throw new Error('not a regular file');
-    if (stat.uid !== account.uid && stat.uid !== 0) throw new Error(`belongs to uid ${stat.uid}`);
-    if (stat.mode & 0o022) throw new Error(`writable by others (mode ${(stat.mode & 0o777).toString(8)})`);
-    const { keys, problems } = parseAuthorizedKeys(readFileSync(path, 'utf8'));
+    const { keys, problems } = parseAuthorizedKeys(readOwnFile(path, account.uid, 0o022, { rootMayOwn: true }) ?? '');
     for (const problem of problems) log.warn(`${account.name}: ${path}: ${problem}`);
     return keys;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn(`${account.name} cannot log in by key: ${path}: ${(err as Error).message}`);
+    log.warn(`${account.name} cannot log in by key: ${(err as Error).message}`);
     return [];
   }
 }
@@ -209,19 +205,19 @@ export class SshServer {
     session.on('env', (_accept: unknown, reject?: () => void) => reject?.()); // the user's environment is the system's to set
     const { session: repl, sftp } = this.deps.programs;
     session.on('shell', (accept: () => ServerChannel) => {
-      master = this.run(accept(), account, { init: process.execPath, argv: [process.execPath, repl] }, pty, ip);
+      master = this.run(accept(), account, repl, pty, ip);
     });
     session.on('exec', (accept: () => ServerChannel, _reject: unknown, info: { command: string }) => {
       master = this.run(accept(), account, { init: '/bin/sh', argv: ['/bin/sh', '-c', info.command] }, pty, ip);
     });
     session.on('subsystem', (accept: () => ServerChannel, reject: () => void, info: { name: string }) => {
       if (info.name !== 'sftp') return reject();
-      this.run(accept(), account, { init: process.execPath, argv: [process.execPath, sftp] }, undefined, ip);
+      this.run(accept(), account, sftp, undefined, ip);
     });
   }
 
   /** Runs a program as the user on the channel, on a pseudo-terminal when one was asked for; returns its master side. */
-  private run(channel: ServerChannel, account: Account, program: { init: string; argv: string[] }, pty: { rows: number; cols: number; term: string } | undefined, ip: string): number | undefined {
+  private run(channel: ServerChannel, account: Account, program: Program, pty: { rows: number; cols: number; term: string } | undefined, ip: string): number | undefined {
     const { log, sys } = this.deps;
     const spec = this.deps.launchSpec(account, `ssh-${++this.sessions}`, program);
     const terminal = pty && sys.openpty();

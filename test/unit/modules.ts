@@ -1,7 +1,7 @@
 import t from 'tap';
 import { join } from 'node:path';
-import { depmodFiles, readModinfo, softdepsBefore, type ModuleInfo } from '../../build/modules';
-import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, type ModuleIndex } from '../../src/modules';
+import { depmodFiles, readModinfo, type ModuleInfo } from '../../build/modules';
+import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
   const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');

@@ -19,7 +19,7 @@ const start = async (keyDir: string) => {
       sys: { openpty: () => { throw new Error('no sessions here'); }, setWindowSize: () => {} },
       auth: authenticator(new LoginGuard(Date.now), log, async () => {}, keyDir),
       launchSpec: () => { throw new Error('no sessions here'); },
-      programs: { session: '', sftp: '' },
+      programs: { session: { init: '', argv: [] }, sftp: { init: '', argv: [] } },
     },
   );
   server.start();
