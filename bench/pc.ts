@@ -8,7 +8,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readManifest } from '../build/manifest';
-import { platformInfo } from '../build/platforms';
+import { kernelPlatform } from '../build/platforms';
 import { bootGuest, type DiskBus } from '../build/qemu';
 import { median } from './timestamps';
 
@@ -28,7 +28,7 @@ const KMSG_TIMES = (patterns: string[]) => `(() => {
 /** The kernel, the initramfs, and the disk image where the platform writes one. */
 function sizes(manifestPath: string): Record<string, number> {
   const manifest = readManifest(manifestPath);
-  const disk = platformInfo(manifest.platform).write ? 'disk.img' : undefined;
+  const disk = kernelPlatform(manifest.platform).write ? 'disk.img' : undefined;
   const files = [manifest.kernel.path, manifest.initramfs?.path, disk].filter((f): f is string => !!f && existsSync(join(dirname(manifestPath), f)));
   return Object.fromEntries(files.map((f) => [f, statSync(join(dirname(manifestPath), f)).size]));
 }

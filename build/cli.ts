@@ -34,6 +34,7 @@ const platform: Options = {
   'users-size': { type: 'string', default: '512M' },
   owner: { type: 'string', multiple: true },
   password: { type: 'string', multiple: true },
+  registry: { type: 'string' },
 };
 
 const passwordsOf = (values: Record<string, unknown>) => passwordHashes((values.password as string[] | undefined) ?? []);
@@ -59,13 +60,19 @@ async function build(values: Record<string, unknown>): Promise<string> {
   if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
   const platformName = String(values.platform ?? 'qemu');
   const platform = platformInfo(platformName);
+  const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
+  const artifactOptions = async () => ({ usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners, passwords: await passwordsOf(values), registry: values.registry as string | undefined });
+  if (platform.kind === 'container') {
+    const options = await artifactOptions();
+    const artifact = await progress(`writing the ${platformName} image`, () => platform.write(String(values.arch), platformDir(String(values.out), String(values.arch), platformName), options));
+    process.stderr.write(`nodeos: wrote ${artifact}\n`);
+    return artifact;
+  }
   const { path, built } = await buildImage({ arch: String(values.arch), out: String(values.out), platform: platformName, kernel });
   process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
   if (platform.write) {
-    const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-    const artifact = await progress(`writing the ${platformName} image`, async () =>
-      platform.write!(path, { usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners, passwords: await passwordsOf(values) }),
-    );
+    const options = await artifactOptions();
+    const artifact = await progress(`writing the ${platformName} image`, () => platform.write!(path, options));
     process.stderr.write(`nodeos: wrote ${artifact}\n`);
   }
   return path;

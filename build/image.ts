@@ -18,9 +18,9 @@ import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries } from './node-binary';
 import { basename } from 'node:path';
 import { ADDON, BUNDLE, ENV, HELPERS, SH } from './paths';
-import { platformDir, platformInfo, type Platform } from './platforms';
+import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
-export const defaultCmdline = (arch: string, platform: Platform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
+export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
 
 /** mtimes in the archive: SOURCE_DATE_EPOCH, else 0, so builds are reproducible. */
 export const sourceDateEpoch = () => Number(process.env.SOURCE_DATE_EPOCH ?? 0) || 0;
@@ -67,7 +67,7 @@ export interface BuildTarget {
 
 export async function buildImage({ arch, out, platform: platformName, kernel: kernelChoice }: BuildTarget): Promise<{ manifest: Manifest; path: string; built: boolean }> {
   if (kernelChoice === 'custom' && arch !== 'x64') throw new Error('build: the custom kernel is built for x64 only');
-  const platform = platformInfo(platformName);
+  const platform = kernelPlatform(platformName);
   const dir = platformDir(out, arch, platformName);
   const path = join(dir, MANIFEST);
   const [kernel, system] = [await debianKernel(arch, platform.kernel), await systemInputs(arch)];

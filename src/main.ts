@@ -2,11 +2,14 @@
 // (this bundle, under /bin/node) with /dev/console as stdio; from here on,
 // nothing may end this process: when PID 1 exits the kernel panics.
 //
+// A container's PID 1 (the image from build/oci.ts) skips what is the
+// kernel's and the engine's and goes straight to the users of /home.
+//
 // Two stages, one program: in the initramfs PID 1 loads drivers, finds the
 // users partition and switches to the real root, executing itself again
 // there (same pid) as the system stage, which starts the users' inits.
 import { performance } from 'node:perf_hooks';
-import { readConfig, type Config } from './config';
+import { DEFAULTS, readConfig, type Config } from './config';
 import { setHostname } from './hostname';
 import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, setLogLevel } from './log';
 import { openTerminals, stdioTerminal, type Terminal } from './consoles';
@@ -16,8 +19,9 @@ import { Consoles, consoleMode } from './console-sessions';
 import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { realShutdownSeams, shutdown, type PowerAction } from './shutdown';
-import { disableCtrlAltDel, handleSignals } from './signals';
+import { kernelEnding, realShutdownSeams, shutdown, type Ending, type PowerAction } from './shutdown';
+import { CONTAINER_SIGNAL_ACTIONS, disableCtrlAltDel, handleSignals, SIGNAL_ACTIONS } from './signals';
+import { containerEnding, detectContainer, maySysAdmin, writeTerminationLog } from './container';
 import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
@@ -35,15 +39,22 @@ let terminals: Terminal[] = [];
 
 function main(): void {
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
+  const exit = process.exit.bind(process); // a container's PID 1 ends by exiting: kept before it is refused to everyone else
   surviveErrors(); // an exception in PID 1 must not become a kernel panic
   setInterval(() => {}, 1 << 30); // nor may an empty event loop end the process
-  boot().catch((err) => {
+  const where = detectContainer();
+  if (where.container) {
+    bootContainer(exit).catch((err) => failContainer(err, exit));
+    return;
+  }
+  bootKernel(where.problem).catch((err) => {
     log.error(`boot failed: ${(err as Error)?.stack ?? err}`);
     emergencyRepl();
   });
 }
 
-async function boot(): Promise<void> {
+/** PID 1 of a kernel (QEMU, a PC): the machine is ours, from the pseudo filesystems to reboot(2). */
+async function bootKernel(problem: string | undefined): Promise<void> {
   const sys = loadSys();
   mountAll(PSEUDO_FILESYSTEMS, realSeams(sys), logger('mounts')); // /proc /sys /dev first: all else reads them
   attachKmsg(log); // needs /dev: from here our lines are in dmesg too
@@ -52,7 +63,7 @@ async function boot(): Promise<void> {
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
-  for (const warning of config.warnings) log.warn(warning);
+  for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
     setHostname(sys, config.hostname, logger('hostname'));
@@ -60,31 +71,76 @@ async function boot(): Promise<void> {
     if (config.single) log.info('single-user mode: emergency REPL only');
     else await leaveInitramfs(sys, config); // returns only when there is no users partition
   }
+  await startSystem(sys, config, {
+    users: stage === 'system' ? { isolation: true } : undefined,
+    ownsMachine: true,
+    savedClock: stage === 'system',
+    signals: SIGNAL_ACTIONS,
+    ending: kernelEnding(sys),
+  });
+}
+
+/**
+ * PID 1 of a container (Docker, Podman, Kubernetes): the engine mounted /proc
+ * and /dev, owns the network, the clock and the hostname; the users are in
+ * /home (a volume); the logs are our stdout; the REPL only on a terminal (-it).
+ */
+async function bootContainer(exit: (code: number) => void): Promise<void> {
+  const sys = loadSys();
+  const config = readConfig(undefined, { container: true });
+  setLogLevel(config.logLevel);
+  terminals = process.stdin.isTTY ? [stdioTerminal()] : [];
+  log.info(`container mode: ${terminals.length ? 'REPL on this terminal' : 'no terminal (docker run -it for the REPL)'}; users from /home`);
+  for (const warning of config.warnings) log.warn(warning);
+  if (config.hostname !== DEFAULTS.hostname) setHostname(sys, config.hostname, logger('hostname')); // else the engine's name stays
+  const isolation = maySysAdmin();
+  if (!isolation) log.warn('no CAP_SYS_ADMIN: users run as themselves without new privileges, in closed homes, but share the container\'s /tmp and /proc (--cap-add SYS_ADMIN gives each a private view)');
+  await startSystem(sys, config, { users: { isolation }, ownsMachine: false, savedClock: false, signals: CONTAINER_SIGNAL_ACTIONS, ending: containerEnding(exit) });
+}
+
+/** What differs between a kernel's PID 1 and a container's once the system runs. */
+interface SystemOptions {
+  /** Start the users of /home (absent in the initramfs: no users partition). */
+  users?: { isolation: boolean };
+  /** The network, the clock and new devices are ours (not an engine's) to manage. */
+  ownsMachine: boolean;
+  /** The clock goes forward to the time saved on the users partition. */
+  savedClock: boolean;
+  signals: Readonly<Record<string, PowerAction>>;
+  ending: Ending;
+}
+
+/** Reaping, users, network, consoles and power: everything after the machine is set up. */
+async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Promise<void> {
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
-  const clock = new Clock(sys, logger('clock'), { savedPath: stage === 'system' ? SAVED_CLOCK : undefined, setClock: config.ownsKernel });
-  clock.start(); // forward to the last known time before anyone reads it
-  const network = new Network(sys, config, logger('net'), (servers) => clock.setServers(servers));
-  network.start(); // loopback and name files before users; leases come in the background
-  const users = stage === 'system' ? startUsers(config, logger('users')) : undefined;
-  if (stage === 'system') watchForDevices(sys);
+  let clock: Clock | undefined;
+  let network: Network | undefined;
+  if (machine.ownsMachine) {
+    clock = new Clock(sys, logger('clock'), { savedPath: machine.savedClock ? SAVED_CLOCK : undefined, setClock: config.ownsKernel });
+    clock.start(); // forward to the last known time before anyone reads it
+    network = new Network(sys, config, logger('net'), (servers) => clock!.setServers(servers));
+    network.start(); // loopback and name files before users; leases come in the background
+  }
+  const users = machine.users ? startUsers(config, logger('users'), { isolation: machine.users.isolation }) : undefined;
+  if (users && machine.ownsMachine) watchForDevices(sys);
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
   let ssh: SshServer | undefined;
-  const power = powerControl(sys, config, reaper, async () => {
+  const power = powerControl(sys, config, reaper, machine.ending, async () => {
     await ssh?.stop(); // no new sessions while the users stop
     await users?.stopAll(config.shutdownTimeoutMs);
-    await network.stop(); // leases released while the users are gone but the disk is still there
-    clock.stop();
+    await network?.stop(); // leases released while the users are gone but the disk is still there
+    clock?.stop();
     consoles.stop();
   });
   const consoles = new Consoles(terminals, consoleMode(config, terminals, users && auth, logger('console')), {
     log: logger('console'),
     power,
-    globals: { users: () => users?.status() ?? [], net: () => network.status() },
+    globals: { users: () => users?.status() ?? [], ...(network && { net: () => network.status() }) },
     login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, PROGRAMS.session) },
     bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
-  handleSignals(power);
+  handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms`);
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
@@ -132,6 +188,14 @@ function watchForDevices(sys: Sys): void {
   setInterval(() => loader.coldplug(), HOTPLUG_POLL_MS);
 }
 
+/** A container that cannot boot ends, saying why (stderr, and Kubernetes' termination log): its engine decides what next. */
+function failContainer(err: unknown, exit: (code: number) => void): void {
+  const reason = `boot failed: ${(err as Error)?.message ?? err}`;
+  log.error(`${reason}\n${(err as Error)?.stack ?? ''}`);
+  writeTerminationLog(reason);
+  exit(1);
+}
+
 /** Whatever broke, the console still answers: the REPL is how the machine gets fixed. */
 function emergencyRepl(): void {
   log.error('starting the emergency REPL (no power control: power off from outside)');
@@ -154,7 +218,7 @@ function surviveErrors(): void {
 }
 
 /** The one way to shut down, whoever asks (signal, REPL); later requests are ignored. */
-function powerControl(sys: Sys, config: Config, reaper: Reaper, stopServices: () => Promise<void>) {
+function powerControl(sys: Sys, config: Config, reaper: Reaper, ending: Ending, stopServices: () => Promise<void>) {
   let requested: PowerAction | undefined;
   const seams = realShutdownSeams(
     sys,
@@ -163,6 +227,7 @@ function powerControl(sys: Sys, config: Config, reaper: Reaper, stopServices: ()
       await stopServices();
       for (const child of reaper.owned) child.kill('SIGTERM');
     },
+    ending,
   );
   return (action: PowerAction) => {
     if (requested) return log.warn(`${action} ignored: ${requested} already under way`);

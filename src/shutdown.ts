@@ -1,6 +1,7 @@
 // Orderly shutdown, the erlinit way: ask every process to stop, give them a
 // grace period, kill the rest, flush, unmount in reverse mount order, and only
-// then ask the kernel to reboot, halt or power off.
+// then ask the kernel to reboot, halt or power off. In a container the mounts
+// are the engine's and the last step is PID 1's exit status.
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
@@ -30,14 +31,34 @@ export interface ShutdownSeams {
   reap(): void;
   /** Stops what PID 1 itself runs (users' inits, the console REPL, its children) before the mass SIGTERM. */
   stopOwn(): void | Promise<void>;
+  /** The filesystems are ours to unmount (not a container engine's). */
+  ownsMounts: boolean;
+  /** The last step: reboot(2), or in a container the exit. */
+  finish(action: PowerAction, log: Log): void;
 }
 
-export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void | Promise<void>): ShutdownSeams => ({
+/** How shutdown ends: a kernel's PID 1 unmounts and asks the kernel; a container's (src/container.ts) exits. */
+export type Ending = Pick<ShutdownSeams, 'ownsMounts' | 'finish'>;
+
+export const kernelEnding = (sys: Sys): Ending => ({
+  ownsMounts: true,
+  finish(action, log) {
+    log.info(`calling reboot(2) for ${action}`);
+    try {
+      sys.reboot(REBOOT_COMMAND[action]);
+    } catch (err) {
+      log.error(`reboot(2): ${(err as Error).message}`);
+    }
+  },
+});
+
+export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void | Promise<void>, ending: Ending): ShutdownSeams => ({
   sys,
   processes: listProcesses,
   mounts: readMountinfo,
   reap,
   stopOwn,
+  ...ending,
 });
 
 /** The unmount order: newest mount first, never / itself. */
@@ -62,14 +83,11 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
   await step('grace period', () => waitForExit(seams, graceMs, log));
   await step('SIGKILL to survivors', () => killSurvivors(seams, log));
   await step('synced filesystems', () => seams.sys.sync());
-  await step('unmounted filesystems', () => unmountAll(seams, log));
-  await step('synced filesystems', () => seams.sys.sync());
-  log.info(`calling reboot(2) for ${action}`);
-  try {
-    seams.sys.reboot(REBOOT_COMMAND[action]);
-  } catch (err) {
-    log.error(`reboot(2): ${(err as Error).message}`);
+  if (seams.ownsMounts) {
+    await step('unmounted filesystems', () => unmountAll(seams, log));
+    await step('synced filesystems', () => seams.sys.sync());
   }
+  seams.finish(action, log);
 }
 
 /** Polls until nothing but us is alive, or the time is up; true when all are gone. */

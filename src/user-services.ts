@@ -84,7 +84,12 @@ function launchRun(spec: LaunchSpec, log: Log): Run {
   };
 }
 
-export function startUsers(config: Config, log: Log, homes = '/home'): UserServices {
+/**
+ * `isolation: false` where private mount views cannot be made (a container
+ * without CAP_SYS_ADMIN): users still run under their own uids with no new
+ * privileges, in 0700 homes, but see the system's mounts.
+ */
+export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true } = {}): UserServices {
   const { users, skipped } = discoverUsers(homes);
   for (const reason of skipped) log.warn(`not started: ${reason}`);
   if (users.length === 0) log.warn(`no user with an init in ${homes}`);
@@ -96,7 +101,7 @@ export function startUsers(config: Config, log: Log, homes = '/home'): UserServi
     const { limits, problems } = userLimits(account.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
     for (const problem of problems) log.warn(`${account.name}: ${problem}`);
     const cgroup = cgroups ? leafCgroup(userCgroup(account.name, limits), leaf) : '';
-    return { ...account, cgroup, isolate: account.uid !== 0, env: userEnvironment(account, system) };
+    return { ...account, cgroup, isolate: isolation && account.uid !== 0, env: userEnvironment(account, system) };
   };
   const services = users.map((user) => {
     const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };

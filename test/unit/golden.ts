@@ -3,8 +3,9 @@ import t from 'tap';
 import { mountAll, PSEUDO_FILESYSTEMS, type MountSeams } from '../../src/mounts';
 import type { MountEntry } from '../../src/mountinfo';
 import type { ProcessInfo } from '../../src/proc';
-import { shutdown, type ShutdownSeams } from '../../src/shutdown';
-import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+import { kernelEnding, shutdown, type Ending, type ShutdownSeams } from '../../src/shutdown';
+import { containerEnding } from '../../src/container';
+import { fakeSys, memoryLog, type FakeSys } from '../fixtures/fake-sys';
 import { readFileSync } from 'node:fs';
 import { parseCmdline } from '../../src/config';
 import { Network } from '../../src/net/network';
@@ -48,10 +49,11 @@ const mount = (id: number, target: string, fstype: string, device = `0:${id}`): 
 
 const proc = (pid: number, name: string, state = 'S', kernelThread = false): ProcessInfo => ({ pid, ppid: 1, name, state, kernelThread });
 
-/** A machine whose processes and mounts the test scripts, and whose calls are traced. */
-function machine(processes: () => ProcessInfo[]) {
+/** A machine whose processes and mounts the test scripts, and whose calls are traced; a kernel's unless another ending is given. */
+function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Ending) {
   const sys = fakeSys();
   const seams: ShutdownSeams = {
+    ...(ending ?? kernelEnding)(sys),
     sys,
     processes,
     mounts: () => [
@@ -131,6 +133,25 @@ t.test('shutdown: a failing reboot(2) is logged, not thrown', async (t) => {
   const log = memoryLog();
   await shutdown('reboot', 10, seams, log);
   t.match(log.lines.at(-1), /^error: reboot\(2\): EPERM/);
+});
+
+t.test('shutdown in a container: TERM, grace, KILL, sync, then the exit status; the engine\'s mounts are left alone', async (t) => {
+  for (const [action, code] of [['poweroff', 0], ['halt', 0], ['reboot', 129]] as const) {
+    let terminated = false;
+    const { sys, seams } = machine(
+      () => [proc(process.pid, 'init'), ...(terminated ? [] : [proc(9, 'polite')])],
+      (sys) => containerEnding((status) => void sys.trace.push(`exit(${status})`)),
+    );
+    const killAll = sys.killAll;
+    sys.killAll = (signal) => {
+      killAll(signal);
+      terminated = true;
+    };
+    const log = memoryLog();
+    await shutdown(action, 5000, seams, log);
+    t.same(sys.trace, ['stop users, console and own children', 'kill(-1, SIGTERM)', 'sync()', `exit(${code})`], action);
+    t.equal(log.lines.at(-1), `info: ${action}: exiting with status ${code}`);
+  }
 });
 
 t.test('networking at boot: loopback first, then each link as the command line says', async (t) => {

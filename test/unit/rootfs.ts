@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { FRAGMENT, parseFragment, unmetOptions } from '../../kernel/custom';
 import { ESP_TYPE, LINUX_TYPE, loaderFiles, partitionScript } from '../../build/pc-image';
 import { pcDiskArgs } from '../../build/qemu';
-import { PLATFORMS, platformDir } from '../../build/platforms';
+import { kernelPlatform, PLATFORMS, platformDir } from '../../build/platforms';
 import { defaultCmdline } from '../../build/image';
 import { ARCHES } from '../../build/versions';
 import { MODULE_CLASSES } from '../../build/modules';
@@ -45,16 +45,19 @@ t.test('systemd-boot and syslinux boot the one entry at once, with the same comm
 
 t.test('platforms: every row is complete, and the PC one is for hardware', async (t) => {
   for (const [name, platform] of Object.entries(PLATFORMS)) {
+    if (platform.kind === 'container') continue;
     for (const arch of Object.keys(ARCHES)) t.ok(ARCHES[arch].kernels[platform.kernel], `${name}: ${arch} has a ${platform.kernel} kernel`);
     for (const c of platform.modules) t.ok(MODULE_CLASSES[c].length, `${name}: module class ${c}`);
   }
-  t.equal(defaultCmdline('x64', PLATFORMS.qemu), 'console=ttyS0 panic=1 quiet');
-  t.equal(defaultCmdline('x64', PLATFORMS.pc), 'console=ttyS0,115200 console=tty0 panic=1 quiet', 'the screen last: /dev/console is the screen');
-  t.equal(PLATFORMS.pc.kernel, 'hardware');
-  t.ok(PLATFORMS.pc.modules.includes('usb') && PLATFORMS.pc.modules.includes('keyboards'));
+  const [qemu, pc] = [kernelPlatform('qemu'), kernelPlatform('pc')];
+  t.equal(defaultCmdline('x64', qemu), 'console=ttyS0 panic=1 quiet');
+  t.equal(defaultCmdline('x64', pc), 'console=ttyS0,115200 console=tty0 panic=1 quiet', 'the screen last: /dev/console is the screen');
+  t.equal(pc.kernel, 'hardware');
+  t.ok(pc.modules.includes('usb') && pc.modules.includes('keyboards'));
+  t.throws(() => kernelPlatform('oci'), /--platform oci runs on a container engine's kernel/);
   t.equal(platformDir('out', 'x64', 'qemu'), `${process.cwd()}/out/x64`);
   t.equal(platformDir('out', 'x64', 'pc'), `${process.cwd()}/out/x64/pc`);
-  t.throws(() => platformDir('out', 'x64', 'toaster'), /unsupported --platform toaster \(supported: qemu, pc\)/);
+  t.throws(() => platformDir('out', 'x64', 'toaster'), /unsupported --platform toaster \(supported: qemu, pc, oci\)/);
 });
 
 t.test('a PC disk on each controller', async (t) => {
