@@ -39,7 +39,7 @@ export const VERSION = process.env.NODEOS_VERSION ?? 'dev';
  * then it is root's REPL, as on a machine being set up.
  */
 export function consoleMode(config: Pick<Config, 'console'>, terminals: readonly Terminal[], auth: Authenticator | undefined, log: Log, homes = '/home'): ConsoleMode {
-  if (config.console === 'repl' || !auth) return 'repl';
+  if (config.console === 'repl' || !auth || terminals.length === 0) return 'repl';
   if (terminals.some((t) => !t.device)) {
     if (config.console === 'login') log.warn('login needs console devices (here the console is our stdio): root REPL instead');
     return 'repl';
