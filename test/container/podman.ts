@@ -33,7 +33,7 @@ t.teardown(async () => {
 });
 
 t.test('podman run -it: the REPL answers on the terminal; .reboot exits with the status restart policies restart on', async (t) => {
-  const session = engine.onTerminal('run', '-it', '--rm', ref);
+  const session = engine.onTerminal('run', '-it', '--rm', '--network', 'none', ref);
   await session.expect('container mode: REPL on this terminal', 60_000);
   await session.expect('ready in', 60_000);
   t.equal(await session.value('process.pid'), 1);
@@ -44,7 +44,7 @@ t.test('podman run -it: the REPL answers on the terminal; .reboot exits with the
 });
 
 t.test('podman stop: SIGTERM, the orderly shutdown, exit 0 inside the grace period', async (t) => {
-  await engine.run('run', '-d', '--name', 'nodeos-stop', ref);
+  await engine.run('run', '-d', '--network', 'none', '--name', 'nodeos-stop', ref);
   const logs = async () => (await engine.run('logs', 'nodeos-stop')).stdout;
   for (let i = 0; i < 300 && !/ready in/.test(await logs()); i++) await new Promise((r) => setTimeout(r, 100));
   const started = Date.now();
@@ -60,7 +60,7 @@ t.test('podman stop: SIGTERM, the orderly shutdown, exit 0 inside the grace peri
 t.test('podman kube play deploy/kubernetes.yaml: the pod runs its users from the claimed volume', async (t) => {
   const manifest = join(ROOT, 'deploy', 'kubernetes.yaml');
   t.match(readFileSync(manifest, 'utf8'), `image: ${ref}`, 'the manifest names this version');
-  await engine.run('kube', 'play', manifest);
+  await engine.run('kube', 'play', '--network', 'none', manifest);
   const { stdout: names } = await engine.run('ps', '--filter', 'label=app=nodeos', '--format', '{{.Names}}');
   const container = names.trim().split('\n').find((n) => n.endsWith('-nodeos'));
   t.ok(container, 'the Deployment\'s container runs');
