@@ -6,6 +6,7 @@ import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
 import { networkBenchmark } from '../bench/network';
 import { pcBenchmark } from '../bench/pc';
+import { containerBenchmark } from '../bench/container';
 import { buildImage } from './image';
 import { MANIFEST } from './manifest';
 import { platformDir, platformInfo } from './platforms';
@@ -138,15 +139,16 @@ const COMMANDS: Record<string, Command> = {
     run: async (values) => (await buildAddon(String(values.arch)), 0),
   },
   bench: {
-    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom] [--pc]',
+    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom] [--pc] [--oci]',
     summary:
-      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready. With --pc, also the PC image against the QEMU one: sizes, and boot to ready under UEFI from a USB stick and from virtio.',
-    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' }, pc: { type: 'boolean', default: false } },
+      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready. With --pc, also the PC image against the QEMU one: sizes, and boot to ready under UEFI from a USB stick and from virtio. With --oci, also the container image: its layers\' sizes against node alone, and under runc start → ready against `node -e` in the same container, and stop after SIGTERM.',
+    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' }, pc: { type: 'boolean', default: false }, oci: { type: 'boolean', default: false } },
     run: async (values) => {
       const manifest = await build(values);
       const runs = Number(values.runs);
       const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs), network: await networkBenchmark(manifest, runs) };
       if (values.custom) report.kernels = await kernelBenchmark(manifest, await build({ ...values, out: values.custom, kernel: 'custom' }), runs);
+      if (values.oci) report.oci = await containerBenchmark(String(values.arch), platformDir(String(values.out), String(values.arch), 'oci'), runs);
       if (values.pc) report.pc = await pcBenchmark(manifest, await build({ ...values, platform: 'pc', 'users-size': '512M' }), runs);
       console.log(JSON.stringify(report, null, 2));
       return 0;

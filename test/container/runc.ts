@@ -8,7 +8,7 @@ import { readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOciImage, IMAGE_NAME } from '../../build/oci';
 import { writeUsersTree, UIDS } from '../fixtures/users-tree';
-import { run, runcBundle, runcRun } from '../fixtures/engines';
+import { run, runcBundle, runcRun } from '../../build/runc';
 import { REBOOT_EXIT_CODE } from '../../src/container';
 
 process.env.SOURCE_DATE_EPOCH = '1700000000';
