@@ -6,16 +6,21 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { exec, progress } from './exec';
 import { CACHE } from './paths';
+import { archInfo, isHostArch } from './versions';
+
+/** Where an arch's packages come from: the host's apt for its own arch, a private configuration for another. */
+export const aptFor = (arch: string): PrivateApt | undefined => (isHostArch(arch) ? undefined : privateApt(['main', 'non-free-firmware'], archInfo(arch).debArch));
 
 /** The package a meta package depends on whose name starts with `prefix`. */
 export function parseDepends(output: string, prefix: string): string | undefined {
   return new RegExp(`Depends:\\s*(${prefix}\\S+)`).exec(output)?.[1];
 }
 
-/** e.g. linux-image-cloud-amd64 → linux-image-6.1.0-56-cloud-amd64 and its candidate version. Throws without apt-cache. */
-export function resolvePackage(meta: string, prefix: string): { name: string; version: string } | undefined {
-  const name = parseDepends(exec('apt-cache', 'apt-cache', ['depends', meta]), prefix);
-  const version = name && /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name]))?.[1];
+/** e.g. linux-image-cloud-amd64 → linux-image-6.1.0-56-cloud-amd64 and its candidate version (through `apt`'s configuration when given). Throws without apt-cache. */
+export function resolvePackage(meta: string, prefix: string, apt?: PrivateApt): { name: string; version: string } | undefined {
+  const env = apt?.env ?? process.env;
+  const name = parseDepends(exec('apt-cache', 'apt-cache', ['depends', meta], { env }), prefix);
+  const version = name && /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
   return name && version ? { name, version } : undefined;
 }
 
@@ -46,9 +51,13 @@ export interface PrivateApt {
   resolve(name: string): { name: string; version: string } | undefined;
 }
 
-/** An apt configuration of our own for Debian's `components` (lists fetched at most daily), under the cache. */
-export function privateApt(components: readonly string[]): PrivateApt {
-  const dir = join(CACHE, 'apt', components.join('+'));
+/**
+ * An apt configuration of our own for Debian's `components` (lists fetched at
+ * most daily), under the cache; for another architecture than the host's
+ * when `debArch` names one (no `dpkg --add-architecture` on the host).
+ */
+export function privateApt(components: readonly string[], debArch?: string): PrivateApt {
+  const dir = join(CACHE, 'apt', [components.join('+'), ...(debArch ? [debArch] : [])].join('-'));
   const config = join(dir, 'apt.conf');
   if (!existsSync(KEYRING)) throw new Error(`apt: no ${KEYRING} (apt-get install debian-archive-keyring)`);
   for (const sub of ['lists/partial', 'archives/partial', 'sources.list.d']) mkdirSync(join(dir, sub), { recursive: true });
@@ -61,6 +70,7 @@ export function privateApt(components: readonly string[]): PrivateApt {
       `Dir::State::Lists "${join(dir, 'lists')}";`,
       `Dir::Cache "${dir}";`,
       `Dir::Cache::Archives "${join(dir, 'archives')}";`,
+      ...(debArch ? [`APT::Architecture "${debArch}";`, `APT::Architectures { "${debArch}"; };`] : []),
       '',
     ].join('\n'),
   );

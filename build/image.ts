@@ -15,8 +15,10 @@ import { firmwareFiles } from './firmware';
 import { MANIFEST, readManifest, type Manifest } from './manifest';
 import { moduleEntries, modulesOf } from './modules';
 import { customKernel, FRAGMENT } from '../kernel/custom';
-import { nodeDist, sharedLibraries } from './node-binary';
+import { nodeDist, sharedLibraries, sysrootFor } from './node-binary';
 import { basename } from 'node:path';
+import { archInfo } from './versions';
+import { ensureAddon } from './addon';
 import { ADDON, BUNDLE, ENV, HELPERS, SH } from './paths';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
@@ -37,7 +39,7 @@ export async function writeInitramfs(entries: readonly CpioEntry[], file: string
 /** The node binary and its libraries, as the image carries them. */
 export async function nodeInputs(arch: string) {
   const node = await nodeDist(arch);
-  return { version: node.version, node: readFileSync(node.stripped), libs: sharedLibraries(node.stripped) };
+  return { version: node.version, node: readFileSync(node.stripped), libs: sharedLibraries(node.stripped, archInfo(arch).triplet, await sysrootFor(arch)) };
 }
 
 /** Everything of the initramfs but the kernel's modules: node, PID 1 and its helpers, npm. */
@@ -47,7 +49,7 @@ export async function systemInputs(arch: string): Promise<InitramfsInputs & { ve
   return {
     ...node,
     init: readFileSync(BUNDLE),
-    addon: readFileSync(ADDON),
+    addon: readFileSync(await ensureAddon(arch)),
     helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
     env: readFileSync(ENV),
     sh: readFileSync(SH),

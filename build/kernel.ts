@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE } from './paths';
-import { downloadDeb, resolvePackage } from './apt';
+import { aptFor, downloadDeb, resolvePackage } from './apt';
 import { exec } from './exec';
 import { archInfo, type KernelKind } from './versions';
 
@@ -21,15 +21,16 @@ export interface Kernel {
 export async function debianKernel(arch: string, kind: KernelKind): Promise<Kernel> {
   const meta = archInfo(arch).kernels[kind];
   let pkg: { name: string; version: string } | undefined;
+  const apt = aptFor(arch);
   try {
-    pkg = resolvePackage(meta, 'linux-image-');
+    pkg = resolvePackage(meta, 'linux-image-', apt);
   } catch {
     // No package lists: fall back on what is cached.
   }
   if (!pkg) return cachedKernel(meta);
   const dir = join(CACHE, 'kernel', `${pkg.name}_${pkg.version}`);
   if (!existsSync(join(dir, 'boot'))) {
-    const deb = await downloadDeb(pkg);
+    const deb = await downloadDeb(pkg, apt);
     const tmp = `${dir}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(dirname(dir), { recursive: true });

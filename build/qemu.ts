@@ -6,7 +6,7 @@ import { accelArgs, chooseAccel } from './accel';
 import { existsSync } from 'node:fs';
 import { readManifest, type Manifest } from './manifest';
 import { Session } from './session';
-import { archInfo } from './versions';
+import { archInfo, isHostArch } from './versions';
 
 export interface BootOptions {
   /** Extra kernel command line words. */
@@ -80,12 +80,13 @@ const driveArgs = (files: readonly string[]) => files.flatMap((file) => ['-drive
 export function qemuCommand(manifestPath: string, options: BootOptions = {}): { command: string; args: string[] } {
   const manifest = readManifest(manifestPath);
   const dir = dirname(manifestPath);
-  const qemu = archInfo(manifest.arch).qemu;
+  const { qemu, qemuMachine } = archInfo(manifest.arch);
   const kernel = join(dir, manifest.kernel.path);
   const args = [
+    ...(options.pcDisk ? [] : qemuMachine),
     ...consoleArgs(options),
     ...['-m', options.memory ?? '1G', '-smp', '2'],
-    ...accelArgs(chooseAccel(qemu, kernel)),
+    ...accelArgs(isHostArch(manifest.arch) ? chooseAccel(qemu, kernel) : 'tcg'), // KVM runs only the host's own arch
     ...(options.pcDisk ? pcBoot(options.pcDisk, options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
     ...(options.noReboot ? ['-no-reboot'] : []),
     ...netArgs(options.net, options.forwards, options.pcDisk ? 'e1000e' : undefined),

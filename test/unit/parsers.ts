@@ -1,7 +1,7 @@
 // The small readers of kernel and tool output.
 import t from 'tap';
 import { parseDepends } from '../../build/apt';
-import { parseLdd } from '../../build/node-binary';
+import { parseReadelf } from '../../build/node-binary';
 import { parseKmsgRecord, formatKmsgRecord } from '../../src/kmsg';
 import { isBlockBacked, parseMountinfo } from '../../src/mountinfo';
 import { parseStat } from '../../src/proc';
@@ -42,14 +42,15 @@ t.test('kmsg: priority, timestamp, message; continuation lines dropped', async (
   t.equal(parseKmsgRecord('no separator'), undefined);
 });
 
-t.test('ldd: the libraries with paths, not the vDSO', async (t) => {
+t.test('readelf: what a binary needs (any arch), and its interpreter', async (t) => {
   const output = [
-    '\tlinux-vdso.so.1 (0x00007ffd4b5f5000)',
-    '\tlibstdc++.so.6 => /lib/x86_64-linux-gnu/libstdc++.so.6 (0x00007f0e1c000000)',
-    '\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x00007f0e1be1f000)',
-    '\t/lib64/ld-linux-x86-64.so.2 (0x00007f0e1e5c5000)',
+    '      [Requesting program interpreter: /lib/ld-linux-aarch64.so.1]',
+    ' 0x0000000000000001 (NEEDED)             Shared library: [libstdc++.so.6]',
+    ' 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]',
+    ' 0x000000000000000e (SONAME)             Library soname: [libx.so.1]',
   ].join('\n');
-  t.same(parseLdd(output), ['/lib/x86_64-linux-gnu/libstdc++.so.6', '/lib/x86_64-linux-gnu/libc.so.6', '/lib64/ld-linux-x86-64.so.2']);
+  t.same(parseReadelf(output), { needed: ['libstdc++.so.6', 'libc.so.6'], interpreter: '/lib/ld-linux-aarch64.so.1' });
+  t.same(parseReadelf(' 0x0000000000000001 (NEEDED)             Shared library: [libc.so.6]\n'), { needed: ['libc.so.6'], interpreter: undefined }, 'a library has no interpreter');
 });
 
 t.test('apt-cache depends: the kernel package behind the meta package', async (t) => {
