@@ -60,7 +60,7 @@ async function build(values: Record<string, unknown>): Promise<string> {
   const kernel = String(values.kernel);
   if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
   const platformName = String(values.platform ?? 'qemu');
-  const platform = platformInfo(platformName);
+  const platform = platformInfo(platformName, String(values.arch));
   const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
   const artifactOptions = async () => ({ usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners, passwords: await passwordsOf(values), registry: values.registry as string | undefined });
   if (platform.kind === 'container') {

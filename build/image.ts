@@ -69,7 +69,7 @@ export interface BuildTarget {
 
 export async function buildImage({ arch, out, platform: platformName, kernel: kernelChoice }: BuildTarget): Promise<{ manifest: Manifest; path: string; built: boolean }> {
   if (kernelChoice === 'custom' && arch !== 'x64') throw new Error('build: the custom kernel is built for x64 only');
-  const platform = kernelPlatform(platformName);
+  const platform = kernelPlatform(platformName, arch);
   const dir = platformDir(out, arch, platformName);
   const path = join(dir, MANIFEST);
   const [kernel, system] = [await debianKernel(arch, platform.kernel), await systemInputs(arch)];

@@ -4,6 +4,7 @@
 // package ships no modules.dep (depmod writes it at install time), so we read
 // each module's own .modinfo section (its aliases and `depends=`), as depmod
 // does.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
@@ -22,6 +23,13 @@ export const MODULE_CLASSES = {
   /** USB keyboards, with the quirk drivers of common makes (PS/2 is built in). */
   keyboards: ['usbhid', 'hid_generic', 'hid_apple', 'hid_cherry', 'hid_chicony', 'hid_lenovo', 'hid_logitech_dj', 'hid_logitech_hidpp', 'hid_microsoft'],
   filesystems: ['ext4', 'vfat', 'nls_cp437', 'nls_utf8', 'nls_iso8859_1', 'squashfs'],
+  /**
+   * Raspberry Pi 3, 4, 400, Zero 2 W, CM4: the SD card (and on the Pi 4 the
+   * regulators its probe waits for), USB (dwc2; the Pi 4's VL805 behind
+   * PCIe), Ethernet with its PHYs, the watchdog its reboot goes through, and
+   * the hardware RNG.
+   */
+  raspberrypi: ['sdhci_iproc', 'bcm2835', 'gpio_regulator', 'fixed', 'bcm2835_wdt', 'dwc2', 'pcie_brcmstb', 'reset_raspberrypi', 'xhci_pci', 'genet', 'mdio_bcm_unimac', 'broadcom', 'bcm7xxx', 'smsc95xx', 'lan78xx', 'microchip', 'bcm2835_rng', 'iproc_rng200'],
   /** The common PC Ethernet chips and USB Ethernet adapters. */
   ethernet: ['e1000', 'e1000e', 'igb', 'igc', 'r8169', 'tg3', 'bnx2', 'atl1c', 'alx', 'cdc_ether', 'r8152', 'asix', 'ax88179_178a', 'smsc95xx', 'lan78xx'],
 } as const satisfies Record<string, readonly string[]>;
@@ -78,7 +86,7 @@ export function moduleTree(modulesDir: string): Map<string, ModuleInfo> {
   const walk = (d: string) => {
     for (const entry of readdirSync(d, { withFileTypes: true })) {
       if (entry.isDirectory()) walk(join(d, entry.name));
-      else if (entry.name.endsWith('.ko')) tree.push(describeModule(modulesDir, join(d, entry.name)));
+      else if (MODULE_FILE.test(entry.name)) tree.push(describeModule(modulesDir, join(d, entry.name)));
     }
   };
   walk(join(modulesDir, 'kernel'));
@@ -86,11 +94,24 @@ export function moduleTree(modulesDir: string): Map<string, ModuleInfo> {
   return new Map(tree.map((m) => [m.name, m]));
 }
 
+/** A module file: plain, or as some kernels ship them (PID 1 has the kernel decompress those). */
+const MODULE_FILE = /\.ko(\.(xz|zst|gz))?$/;
+const DECOMPRESS: Record<string, string> = { xz: 'xz', zst: 'zstd', gz: 'gzip' };
+
+/** A module's ELF bytes, decompressed with the format's own tool when shipped compressed. */
+function moduleBytes(file: string): Buffer {
+  const format = MODULE_FILE.exec(file)?.[2];
+  if (!format) return readFileSync(file);
+  const result = spawnSync(DECOMPRESS[format], ['-dc', file], { maxBuffer: 256 << 20 });
+  if (result.status !== 0) throw new Error(`modules: cannot decompress ${file} with ${DECOMPRESS[format]} (${result.error?.message ?? result.stderr})`);
+  return result.stdout;
+}
+
 function describeModule(modulesDir: string, file: string): ModuleInfo {
-  const info = readModinfo(readFileSync(file));
+  const info = readModinfo(moduleBytes(file));
   const list = (key: string) => (info.get(key)?.[0] ?? '').split(',').filter(Boolean).map(moduleName);
   return {
-    name: moduleName(file.split('/').pop()!),
+    name: moduleName(file.split('/').pop()!.replace(MODULE_FILE, '')),
     path: relative(modulesDir, file),
     aliases: info.get('alias') ?? [],
     depends: list('depends'),

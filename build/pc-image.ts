@@ -6,10 +6,11 @@
 // syslinux's GPT MBR code, which starts syslinux from the same partition
 // (marked legacy-BIOS-bootable). Both boot the same kernel, initramfs and
 // command line. Built from files, without root or loop devices.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec } from './exec';
+import { assembleDisk, fatImage, MiB, roundUp, SECTOR } from './disk';
 import { readManifest } from './manifest';
 import { usersImageWithDependencies, type Owner } from './users-image';
 
@@ -18,8 +19,6 @@ export const SYSTEMD_BOOT = '/usr/lib/systemd/boot/efi/systemd-bootx64.efi';
 export const GPT_MBR = '/usr/lib/syslinux/mbr/gptmbr.bin';
 export const ESP_TYPE = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 export const LINUX_TYPE = '0FC63DAF-8483-4772-8E79-3D69D8477DE4';
-const MiB = 1024 * 1024;
-const SECTOR = 512;
 /** The ESP starts 1 MiB in (after the GPT), as partitioning tools align it. */
 const ESP_START = MiB;
 const MBR_CODE_BYTES = 440;
@@ -56,7 +55,6 @@ export function partitionScript(espSectors: number, usersSectors: number): strin
   ].join('\n');
 }
 
-const roundUp = (bytes: number, unit: number) => Math.ceil(bytes / unit) * unit;
 
 function espImage(manifestPath: string, file: string): number {
   const manifest = readManifest(manifestPath);
@@ -64,23 +62,17 @@ function espImage(manifestPath: string, file: string): number {
   const payload = [manifest.kernel.path, manifest.initramfs?.path].filter((p): p is string => !!p);
   const bytes = payload.reduce((sum, p) => sum + statSync(join(dir, p)).size, 0);
   const size = Math.max(64 * MiB, roundUp(bytes * 1.1 + 8 * MiB, MiB));
-  // -h: the sectors before it on the disk, which syslinux's boot sector adds to find its files.
-  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-h', String(ESP_START / SECTOR), '-n', 'NODEOS-BOOT', file, String(size / 1024)]);
-  const staging = mkdtempSync(join(tmpdir(), 'nodeos-esp-'));
+  // The sectors before it on the disk, which syslinux's boot sector adds to find its files.
+  const esp = fatImage(file, size, 'NODEOS-BOOT', { hiddenSectors: ESP_START / SECTOR });
   try {
-    const mtools = (args: string[]) => exec('mtools', args[0], ['-i', file, ...args.slice(1)], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
-    for (const folder of ['::/EFI', '::/EFI/BOOT', '::/loader', '::/loader/entries', '::/syslinux']) mtools(['mmd', folder]);
+    for (const folder of ['EFI', 'EFI/BOOT', 'loader', 'loader/entries', 'syslinux']) esp.mkdir(folder);
     exec('syslinux', 'syslinux', ['--install', '--directory', '/syslinux', file], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
-    mtools(['mcopy', SYSTEMD_BOOT, '::/EFI/BOOT/BOOTX64.EFI']);
-    mtools(['mcopy', join(dir, manifest.kernel.path), '::/vmlinuz']);
-    if (manifest.initramfs) mtools(['mcopy', join(dir, manifest.initramfs.path), `::/${manifest.initramfs.path}`]);
-    for (const [path, text] of Object.entries(loaderFiles(manifest.cmdline, manifest.initramfs?.path))) {
-      const local = join(staging, path.replace(/\//g, '_'));
-      writeFileSync(local, text);
-      mtools(['mcopy', local, `::/${path}`]);
-    }
+    esp.copy(SYSTEMD_BOOT, 'EFI/BOOT/BOOTX64.EFI');
+    esp.copy(join(dir, manifest.kernel.path), 'vmlinuz');
+    if (manifest.initramfs) esp.copy(join(dir, manifest.initramfs.path), manifest.initramfs.path);
+    for (const [path, text] of Object.entries(loaderFiles(manifest.cmdline, manifest.initramfs?.path))) esp.write(path, text);
   } finally {
-    rmSync(staging, { recursive: true, force: true });
+    esp.close();
   }
   return size;
 }
@@ -115,13 +107,11 @@ export async function buildPcImage(manifestPath: string, options: PcImageOptions
     await usersImageWithDependencies(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: readManifest(manifestPath).arch });
     const usersBytes = statSync(users).size;
     // 1 MiB before the first partition, 1 MiB after the last for the backup GPT.
-    rmSync(disk, { force: true });
-    exec('truncate', 'truncate', ['-s', String(MiB + espBytes + usersBytes + MiB), disk]);
-    exec('sfdisk', 'sfdisk', ['--quiet', disk], { input: partitionScript(espBytes / SECTOR, usersBytes / SECTOR) });
+    assembleDisk(disk, MiB + espBytes + usersBytes + MiB, partitionScript(espBytes / SECTOR, usersBytes / SECTOR), [
+      { image: esp, offset: ESP_START },
+      { image: users, offset: ESP_START + espBytes },
+    ]);
     writeBiosBootCode(disk);
-    for (const [image, offset] of [[esp, ESP_START], [users, ESP_START + espBytes]] as const) {
-      exec('dd', 'dd', [`if=${image}`, `of=${disk}`, 'bs=1M', `seek=${offset / MiB}`, 'conv=notrunc,sparse', 'status=none']);
-    }
   } finally {
     for (const file of [esp, users]) rmSync(file, { force: true });
     rmSync(empty, { recursive: true, force: true });

@@ -8,12 +8,15 @@ import { resolve } from 'node:path';
 import type { ModuleClass } from './modules';
 import { buildOciImage } from './oci';
 import { buildPcImage, type PcImageOptions } from './pc-image';
+import { buildSdImage } from './sd-image';
 import { archInfo, type KernelKind } from './versions';
 
 export type Platform = KernelPlatform | ContainerPlatform;
 
 export interface KernelPlatform {
   kind: 'kernel';
+  /** The arches it is built for. */
+  arches: readonly string[];
   /** The arch's lean kernel for VMs, or its kernel with every hardware driver as a module. */
   kernel: KernelKind;
   modules: readonly ModuleClass[];
@@ -29,6 +32,7 @@ export interface KernelPlatform {
 
 export interface ContainerPlatform {
   kind: 'container';
+  arches: readonly string[];
   /** Where below OUT/ARCH its artifact goes. */
   dir: string;
   /** Writes the artifact into DIR from the system's files; returns its path. */
@@ -41,6 +45,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   /** `nodeos run`: QEMU loads kernel and initramfs itself; disks and NIC are virtio. */
   qemu: {
     kind: 'kernel',
+    arches: ['x64', 'arm64'],
     kernel: 'virtual',
     modules: ['virtio', 'disks', 'usb', 'filesystems', 'ethernet'],
     firmware: [],
@@ -53,6 +58,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
    */
   pc: {
     kind: 'kernel',
+    arches: ['x64'],
     kernel: 'hardware',
     modules: ['virtio', 'disks', 'usb', 'keyboards', 'filesystems', 'ethernet'],
     firmware: ['firmware-realtek', 'firmware-bnx2', 'firmware-misc-nonfree'],
@@ -60,24 +66,41 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     dir: 'pc',
     write: buildPcImage,
   },
+  /**
+   * An SD card for Raspberry Pis (3, 4, 400, Zero 2 W, CM4): Debian's arm64
+   * kernel and its Pi device trees, the Pi firmware, the GPIO UART's serial
+   * console and the HDMI screen.
+   */
+  rpi: {
+    kind: 'kernel',
+    arches: ['arm64'],
+    kernel: 'hardware',
+    modules: ['raspberrypi', 'usb', 'keyboards', 'filesystems', 'ethernet'],
+    firmware: [],
+    consoles: () => ['ttyS1,115200', 'tty1'],
+    dir: 'rpi',
+    write: buildSdImage,
+  },
   /** A container image for Docker, Podman and Kubernetes (`docker load -i`, `podman load -i`): OUT/ARCH/nodeos-oci.tar. */
   oci: {
     kind: 'container',
+    arches: ['x64', 'arm64'],
     dir: '',
     write: async (arch, dir, { usersDir, owners, passwords, registry }) =>
       (await buildOciImage(arch, dir, usersDir ? { dir: usersDir, owners, passwords: passwords ?? {}, registry } : undefined)).archive,
   },
 };
 
-export function platformInfo(name: string): Platform {
+export function platformInfo(name: string, arch?: string): Platform {
   const platform = Object.hasOwn(PLATFORMS, name) ? PLATFORMS[name] : undefined;
   if (!platform) throw new Error(`unsupported --platform ${name} (supported: ${Object.keys(PLATFORMS).join(', ')})`);
+  if (arch !== undefined && !platform.arches.includes(arch)) throw new Error(`--platform ${name} is built for ${platform.arches.join(', ')}, not --arch ${arch}`);
   return platform;
 }
 
 /** A platform that boots a kernel: what `build` makes kernel + initramfs for. */
-export function kernelPlatform(name: string): KernelPlatform {
-  const platform = platformInfo(name);
+export function kernelPlatform(name: string, arch?: string): KernelPlatform {
+  const platform = platformInfo(name, arch);
   if (platform.kind !== 'kernel') throw new Error(`--platform ${name} runs on a container engine's kernel: it has no kernel or initramfs to boot`);
   return platform;
 }

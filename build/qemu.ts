@@ -1,11 +1,12 @@
 // Booting a manifest in QEMU: `nodeos run` on the terminal, or a Session on
 // pipes that tests and the benchmark drive over the serial console.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { accelArgs, chooseAccel } from './accel';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readManifest, type Manifest } from './manifest';
 import { Session } from './session';
+import { MiB } from './disk';
 import { archInfo, isHostArch } from './versions';
 
 export interface BootOptions {
@@ -26,6 +27,13 @@ export interface BootOptions {
    * keyboard, a VGA screen, an e1000e NIC) instead of -kernel.
    */
   pcDisk?: string;
+  /**
+   * Boot this SD card image (the rpi platform's sdcard.img) as an emulated
+   * Raspberry Pi 3 B: the kernel, device tree, initramfs and command line
+   * taken from the card's boot partition (QEMU stands in for the Pi's
+   * firmware), the card itself in the SD slot.
+   */
+  sdCard?: string;
   /** For pcDisk: UEFI (OVMF, the default) or legacy BIOS (SeaBIOS). */
   firmware?: Firmware;
   /** For pcDisk: the disk's controller; virtio by default. */
@@ -82,6 +90,7 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
   const dir = dirname(manifestPath);
   const { qemu, qemuMachine } = archInfo(manifest.arch);
   const kernel = join(dir, manifest.kernel.path);
+  if (options.sdCard) return { command: qemu, args: [...piBoot(options.sdCard, options), ...(options.noReboot ? ['-no-reboot'] : [])] };
   const args = [
     ...(options.pcDisk ? [] : qemuMachine),
     ...consoleArgs(options),
@@ -93,6 +102,31 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
   ];
   return { command: qemu, args };
+}
+
+/** The board QEMU emulates for the SD card, and its device tree on the card. */
+export const PI_MACHINE = { machine: 'raspi3b', dtb: 'bcm2837-rpi-3-b.dtb' } as const;
+
+/**
+ * A Raspberry Pi 3 B: 4 cores and 1 GiB, as the board has (QEMU allows no
+ * other); its first UART (the PL011, wired to Bluetooth on a real Pi) on
+ * nothing, the GPIO mini-UART (ttyS1) on stdio.
+ */
+function piBoot(card: string, options: BootOptions): string[] {
+  if (options.append || options.users || options.disks?.length || options.pcDisk) throw new Error('run: an SD card boots as it is: its cmdline.txt, its users partition');
+  const boot = join(dirname(card), 'qemu-boot');
+  mkdirSync(boot, { recursive: true });
+  const from = (name: string) => {
+    execFileSync('mcopy', ['-o', '-i', `${card}@@${MiB}`, `::/${name}`, join(boot, name)], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
+    return join(boot, name);
+  };
+  const cmdline = readFileSync(from('cmdline.txt'), 'utf8').trim();
+  return [
+    ...['-machine', PI_MACHINE.machine, '-m', '1G', '-smp', '4', ...accelArgs('tcg')],
+    ...['-display', 'none', '-serial', 'null', '-serial', 'stdio', '-monitor', 'none'],
+    ...['-kernel', from('vmlinuz'), '-initrd', from('initrd.img'), '-dtb', from(PI_MACHINE.dtb), '-append', cmdline],
+    ...['-drive', `file=${card},format=raw,if=sd`],
+  ];
 }
 
 /** The serial port on stdio (with QEMU's monitor multiplexed, as -nographic does, unless it has a socket); a virtio console on a socket. */

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Log } from './log';
-import type { Sys } from './sys';
+import { MODULE_INIT, type Sys } from './sys';
 
 export interface ModuleIndex {
   /** module → its file (below the modules folder) and every module it needs */
@@ -17,6 +17,8 @@ export interface ModuleIndex {
   builtin: Set<string>;
 }
 
+/** Modules a kernel ships compressed, which it decompresses itself when asked to. */
+const COMPRESSED = /\.ko\.(xz|zst|gz)$/;
 const nameOf = (path: string) => path.split('/').pop()!.replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_');
 
 export function parseModulesDep(text: string): ModuleIndex['deps'] {
@@ -139,7 +141,7 @@ export class ModuleLoader {
     for (const need of entry.needs) this.load(need);
     const start = performance.now();
     try {
-      this.sys.finitModule(`${this.dir}/${entry.path}`, '', 0);
+      this.sys.finitModule(`${this.dir}/${entry.path}`, '', COMPRESSED.test(entry.path) ? MODULE_INIT.COMPRESSED_FILE : 0);
       this.log.info(`loaded ${module} (${Math.round(performance.now() - start)} ms)`);
       return true;
     } catch (err) {

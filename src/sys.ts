@@ -80,6 +80,9 @@ export const CLONE = {
   NEWNET: 0x40000000,
 } as const;
 
+/** finit_module(2) flags: the kernel decompresses a .ko.xz/.ko.zst/.ko.gz itself (CONFIG_MODULE_DECOMPRESS). */
+export const MODULE_INIT = { COMPRESSED_FILE: 4 } as const;
+
 export const PR = { SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39 } as const;
 
 export const WNOHANG = 1;
