@@ -25,11 +25,13 @@ export interface FatImage {
  * A FAT32 filesystem image of `bytes` (a multiple of 1 KiB). `hiddenSectors`
  * is the partition's first sector on its disk (boot code that reads the
  * filesystem adds it); `sectorsPerCluster` small enough gives FAT32 the
- * 65525 clusters it needs on a small partition.
+ * 65525 clusters it needs on a small partition; `volumeId` (8 hex digits)
+ * instead of one from the clock.
  */
-export function fatImage(file: string, bytes: number, label: string, { hiddenSectors = 0, sectorsPerCluster }: { hiddenSectors?: number; sectorsPerCluster?: number } = {}): FatImage {
+export function fatImage(file: string, bytes: number, label: string, { hiddenSectors = 0, sectorsPerCluster, volumeId }: { hiddenSectors?: number; sectorsPerCluster?: number; volumeId?: string } = {}): FatImage {
   rmSync(file, { force: true });
-  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-h', String(hiddenSectors), ...(sectorsPerCluster ? ['-s', String(sectorsPerCluster)] : []), '-n', label, file, String(bytes / 1024)]);
+  const options = [...(sectorsPerCluster ? ['-s', String(sectorsPerCluster)] : []), ...(volumeId ? ['-i', volumeId] : [])];
+  exec('mkfs.vfat', 'mkfs.vfat', ['-C', '-F', '32', '-h', String(hiddenSectors), ...options, '-n', label, file, String(bytes / 1024)]);
   const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
   const staging = mkdtempSync(join(tmpdir(), 'nodeos-fat-'));
   let written = 0;

@@ -50,9 +50,9 @@ export function configTxt(kernel: string, initramfs: string): string {
 /** cmdline.txt is one line: the kernel's command line. */
 export const cmdlineTxt = (cmdline: string) => `${cmdline}\n`;
 
-/** MBR: the boot partition (FAT32 LBA, bootable), then the users partition to the end of the card. */
-export function sdPartitionScript(bootSectors: number, usersSectors: number): string {
-  return ['label: dos', `start=${FIRST_SECTOR}, size=${bootSectors}, type=c, bootable`, `start=${FIRST_SECTOR + bootSectors}, size=${usersSectors}, type=83`, ''].join('\n');
+/** MBR: the boot partition (FAT32 LBA, bootable), then the users partition to the end of the card; the disk id from the build (not random). */
+export function sdPartitionScript(bootSectors: number, usersSectors: number, diskId: string): string {
+  return ['label: dos', `label-id: 0x${diskId}`, `start=${FIRST_SECTOR}, size=${bootSectors}, type=c, bootable`, `start=${FIRST_SECTOR + bootSectors}, size=${usersSectors}, type=83`, ''].join('\n');
 }
 
 /** The card's layout: a boot partition for `bootPayload` bytes, the users partition at least `usersBytes`, the whole a power of two. */
@@ -123,7 +123,9 @@ export async function buildSdImage(manifestPath: string, options: PcImageOptions
   const [boot, users] = [join(dir, 'boot.img.tmp'), join(dir, 'users.img.tmp')];
   const empty = mkdtempSync(join(tmpdir(), 'nodeos-users-'));
   try {
-    const fat = fatImage(boot, layout.bootBytes, BOOT_LABEL, { hiddenSectors: FIRST_SECTOR, sectorsPerCluster: layout.sectorsPerCluster });
+    // The same build gives the same ids: the disk's and the boot filesystem's come from the image's fingerprint.
+    const id = manifest.fingerprint.slice(0, 8);
+    const fat = fatImage(boot, layout.bootBytes, BOOT_LABEL, { hiddenSectors: FIRST_SECTOR, sectorsPerCluster: layout.sectorsPerCluster, volumeId: id });
     try {
       for (const [path, local] of Object.entries(files)) fat.copy(local, path);
       fat.write('config.txt', configTxt('vmlinuz', 'initrd.img'));
@@ -132,7 +134,7 @@ export async function buildSdImage(manifestPath: string, options: PcImageOptions
       fat.close();
     }
     await usersImageWithDependencies(options.usersDir ?? empty, users, { size: `${layout.usersBytes / MiB}M`, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: manifest.arch });
-    assembleDisk(card, layout.cardBytes, sdPartitionScript(layout.bootBytes / SECTOR, layout.usersBytes / SECTOR), [
+    assembleDisk(card, layout.cardBytes, sdPartitionScript(layout.bootBytes / SECTOR, layout.usersBytes / SECTOR, id), [
       { image: boot, offset: MiB },
       { image: users, offset: MiB + layout.bootBytes },
     ]);
