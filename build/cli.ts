@@ -7,12 +7,14 @@ import { kernelBenchmark } from '../bench/kernels';
 import { networkBenchmark } from '../bench/network';
 import { pcBenchmark } from '../bench/pc';
 import { containerBenchmark } from '../bench/container';
+import { rpiBenchmark } from '../bench/rpi';
 import { buildImage } from './image';
 import { MANIFEST } from './manifest';
 import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies } from './users-image';
 import { progress } from './exec';
+import { SD_IMAGE } from './sd-image';
 import { passwordHashes } from './passwords';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -42,6 +44,7 @@ const passwordsOf = (values: Record<string, unknown>) => passwordHashes((values.
 const boot: Options = {
   append: { type: 'string' },
   pc: { type: 'boolean', default: false },
+  rpi: { type: 'boolean', default: false },
   firmware: { type: 'string', default: 'uefi' },
   bus: { type: 'string', default: 'virtio' },
   users: { type: 'string' },
@@ -52,8 +55,8 @@ const boot: Options = {
   forward: { type: 'string', multiple: true },
 };
 
-/** `run --pc` boots the PC platform's disk image; otherwise QEMU loads the qemu platform's kernel and initramfs. */
-const platformOf = (values: Record<string, unknown>) => (values.pc ? 'pc' : 'qemu');
+/** `run --pc` boots the PC platform's disk image, `run --rpi` the SD card as a Pi 3 B; otherwise QEMU loads the qemu platform's kernel and initramfs. */
+const platformOf = (values: Record<string, unknown>) => (values.pc ? 'pc' : values.rpi ? 'rpi' : 'qemu');
 const manifestOf = (values: Record<string, unknown>) => join(platformDir(String(values.out), String(values.arch), platformOf(values)), MANIFEST);
 
 async function build(values: Record<string, unknown>): Promise<string> {
@@ -81,6 +84,7 @@ async function build(values: Record<string, unknown>): Promise<string> {
 
 const bootOptions = (values: Record<string, unknown>) => ({
   pcDisk: values.pc ? join(platformDir(String(values.out), String(values.arch), 'pc'), 'disk.img') : undefined,
+  sdCard: values.rpi ? join(platformDir(String(values.out), String(values.arch), 'rpi'), SD_IMAGE) : undefined,
   firmware: String(values.firmware) as Firmware,
   bus: String(values.bus) as DiskBus,
   append: values.append as string | undefined,
@@ -94,20 +98,20 @@ const bootOptions = (values: Record<string, unknown>) => ({
 
 const COMMANDS: Record<string, Command> = {
   build: {
-    usage: 'nodeos build [--arch x64] [--out out] [--kernel debian|custom] [--platform qemu|pc] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …] [--password NAME …]',
-    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR).",
+    usage: 'nodeos build [--arch x64|arm64] [--out out] [--kernel debian|custom] [--platform qemu|pc|rpi|oci] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …] [--password NAME …]',
+    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR). --arch arm64 --platform rpi writes OUT/arm64/rpi/sdcard.img for Raspberry Pis (MBR: FAT32 boot partition with the Pi firmware, ext4 users partition from DIR). --platform oci writes OUT/ARCH/nodeos-oci.tar, a container image for docker/podman load (--users DIR: a third layer with /home).",
     options: { ...target, ...platform },
     run: async (values) => (await build(values), 0),
   },
   run: {
-    usage: 'nodeos run [--arch x64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc [--firmware uefi|bios] [--bus virtio|usb|sata|nvme]] [--net user|none|isolated] [--forward HOSTPORT:GUESTPORT …]',
-    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/pc/disk.img as a PC: UEFI firmware (OVMF) or legacy BIOS (SeaBIOS), the disk on a virtio, USB (a stick), SATA or NVMe controller, an e1000e NIC. The guest\'s NIC is on QEMU\'s user network (the host is 10.0.2.2); --forward makes 127.0.0.1:HOSTPORT on the host reach GUESTPORT in the guest.',
+    usage: 'nodeos run [--arch x64|arm64] [--out out] [--append "WORDS"] [--no-reboot] [--memory 1G] [--users IMG] [--disk IMG …] [--pc [--firmware uefi|bios] [--bus virtio|usb|sata|nvme]] [--rpi] [--net user|none|isolated] [--forward HOSTPORT:GUESTPORT …]',
+    summary: 'Boot the built image in QEMU on this terminal (Ctrl-A X quits QEMU). Exits when the guest powers off, or reboots with --no-reboot. --pc boots OUT/ARCH/pc/disk.img as a PC: UEFI firmware (OVMF) or legacy BIOS (SeaBIOS), the disk on a virtio, USB (a stick), SATA or NVMe controller, an e1000e NIC. --rpi (--arch arm64) boots OUT/arm64/rpi/sdcard.img as a Raspberry Pi 3 B (its kernel, device tree, initramfs and cmdline.txt from the card\'s boot partition, the card in the SD slot, the GPIO UART on this terminal, no NIC). The guest\'s NIC is on QEMU\'s user network (the host is 10.0.2.2); --forward makes 127.0.0.1:HOSTPORT on the host reach GUESTPORT in the guest.',
     options: { ...target, ...boot },
     run: (values) => runInteractive(manifestOf(values), bootOptions(values)),
   },
   start: {
-    usage: 'nodeos start [--arch x64] [--out out] [--kernel debian|custom] [run\'s options]',
-    summary: 'Build the image when it is stale (with --pc, the disk image too), then run it.',
+    usage: 'nodeos start [--arch x64|arm64] [--out out] [--kernel debian|custom] [run\'s options]',
+    summary: 'Build the image when it is stale (with --pc, the disk image too; with --rpi, the SD card), then run it.',
     options: { ...target, ...boot },
     // --pc needs the disk image too (its users partition empty: use build for more).
     run: async (values) => runInteractive(await build({ ...values, platform: platformOf(values), users: undefined, 'users-size': '512M' }), bootOptions(values)),
@@ -133,21 +137,22 @@ const COMMANDS: Record<string, Command> = {
     },
   },
   addon: {
-    usage: 'nodeos addon [--arch x64]',
+    usage: 'nodeos addon [--arch x64|arm64]',
     summary: "Build the syscall addon against the pinned Node's headers into dist/.",
     options: { arch: target.arch },
     run: async (values) => (await buildAddon(String(values.arch)), 0),
   },
   bench: {
-    usage: 'nodeos bench [--arch x64] [--out out] [--runs 3] [--custom out-custom] [--pc] [--oci]',
+    usage: 'nodeos bench [--arch x64|arm64] [--out out] [--runs 3] [--custom out-custom] [--pc] [--oci] [--rpi]',
     summary:
-      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready. With --pc, also the PC image against the QEMU one: sizes, and boot to ready under UEFI from a USB stick and from virtio. With --oci, also the container image: its layers\' sizes against node alone, and under runc start → ready against `node -e` in the same container, and stop after SIGTERM.',
-    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' }, pc: { type: 'boolean', default: false }, oci: { type: 'boolean', default: false } },
+      'Boot N times; print JSON: Run /init → ready vs a floor image, and initramfs size vs node alone; link up → lease, ready with and without a NIC, and a user\'s npm install in the guest. With --custom DIR, also the custom kernel built there (nodeos build --kernel custom --out DIR) against Debian\'s: artifact sizes and kernel start → ready. With --pc, also the PC image against the QEMU one: sizes, and boot to ready under UEFI from a USB stick and from virtio. With --oci, also the container image: its layers\' sizes against node alone, and under runc start → ready against `node -e` in the same container, and stop after SIGTERM. With --rpi (--arch arm64), also the SD card on an emulated Raspberry Pi 3 B: Run /init → ready against the floor, the card\'s partitions, and its initramfs as gzip against zstd.',
+    options: { ...target, runs: { type: 'string', default: '3' }, custom: { type: 'string' }, pc: { type: 'boolean', default: false }, oci: { type: 'boolean', default: false }, rpi: { type: 'boolean', default: false } },
     run: async (values) => {
       const manifest = await build(values);
       const runs = Number(values.runs);
       const report: Record<string, unknown> = { initramfs: await bootBenchmark(manifest, runs), network: await networkBenchmark(manifest, runs) };
       if (values.custom) report.kernels = await kernelBenchmark(manifest, await build({ ...values, out: values.custom, kernel: 'custom' }), runs);
+      if (values.rpi) report.rpi = await rpiBenchmark(await build({ ...values, platform: 'rpi', users: undefined, 'users-size': '512M' }), runs);
       if (values.oci) report.oci = await containerBenchmark(String(values.arch), platformDir(String(values.out), String(values.arch), 'oci'), runs);
       if (values.pc) report.pc = await pcBenchmark(manifest, await build({ ...values, platform: 'pc', 'users-size': '512M' }), runs);
       console.log(JSON.stringify(report, null, 2));

@@ -3,7 +3,8 @@
 import { createHash } from 'node:crypto';
 import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
+import { Duplex, Readable } from 'node:stream';
+import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
@@ -27,11 +28,23 @@ export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...pl
 /** mtimes in the archive: SOURCE_DATE_EPOCH, else 0, so builds are reproducible. */
 export const sourceDateEpoch = () => Number(process.env.SOURCE_DATE_EPOCH ?? 0) || 0;
 
-/** Writes the archive gzip-compressed, or plain (for the kernel to embed and compress itself). */
-export async function writeInitramfs(entries: readonly CpioEntry[], file: string, { gzip = true } = {}): Promise<number> {
+/** How an initramfs is compressed; `none` for the kernel to embed and compress itself. */
+export type Compression = 'gzip' | 'zstd' | 'none';
+export const INITRAMFS_FILE: Record<Compression, string> = { gzip: 'initramfs.cpio.gz', zstd: 'initramfs.cpio.zst', none: 'initramfs.cpio' };
+
+/** The compressor as a stream: zlib's gzip, or the zstd program (-19; the host's Node may have no zstd). */
+function compressor(compression: Compression): NodeJS.ReadWriteStream[] {
+  if (compression === 'gzip') return [createGzip({ level: 9 })];
+  if (compression === 'none') return [];
+  const zstd = spawn('zstd', ['-19', '-T0', '-q', '-c'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  zstd.on('error', (err) => zstd.stdout.destroy(new Error(`zstd: ${err.message} (apt-get install zstd)`)));
+  return [Duplex.from({ writable: zstd.stdin, readable: zstd.stdout })];
+}
+
+/** Writes the archive, compressed as asked; returns its size. */
+export async function writeInitramfs(entries: readonly CpioEntry[], file: string, compression: Compression = 'gzip'): Promise<number> {
   mkdirSync(dirname(file), { recursive: true });
-  const stages = gzip ? [createGzip({ level: 9 })] : [];
-  await pipeline(Readable.from(cpioChunks(entries, sourceDateEpoch())), ...(stages as [ReturnType<typeof createGzip>]), createWriteStream(`${file}.tmp`));
+  await pipeline([Readable.from(cpioChunks(entries, sourceDateEpoch())), ...compressor(compression), createWriteStream(`${file}.tmp`)]);
   renameSync(`${file}.tmp`, file);
   return statSync(file).size;
 }
@@ -80,7 +93,7 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   const entries = initramfsEntries({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
-  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, ...cpioChunks(entries, sourceDateEpoch())]);
+  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression, ...cpioChunks(entries, sourceDateEpoch())]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
@@ -88,17 +101,18 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   let kernelInfo: Manifest['kernel'];
   let initramfs: Manifest['initramfs'];
   if (kernelChoice === 'custom') {
-    const cpio = join(dir, 'initramfs.cpio');
-    await progress('writing initramfs (to embed)', () => writeInitramfs(entries, cpio, { gzip: false }));
+    const cpio = join(dir, INITRAMFS_FILE.none);
+    await progress('writing initramfs (to embed)', () => writeInitramfs(entries, cpio, 'none'));
     const custom = await customKernel(cpio);
     copyFileSync(custom.image, join(dir, 'vmlinuz'));
     rmSync(cpio);
     kernelInfo = { path: 'vmlinuz', package: 'linux-source (custom, initramfs embedded)', version: custom.version };
   } else {
-    const bytes = await progress('writing initramfs', () => writeInitramfs(entries, join(dir, 'initramfs.cpio.gz')));
+    const file = INITRAMFS_FILE[platform.compression];
+    const bytes = await progress(`writing initramfs (${platform.compression})`, () => writeInitramfs(entries, join(dir, file), platform.compression));
     copyFileSync(kernel.image, join(dir, 'vmlinuz'));
     kernelInfo = { path: 'vmlinuz', package: kernel.package, version: kernel.version };
-    initramfs = { path: 'initramfs.cpio.gz', bytes };
+    initramfs = { path: file, bytes };
   }
   const manifest: Manifest = {
     arch,

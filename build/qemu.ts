@@ -113,18 +113,19 @@ export const PI_MACHINE = { machine: 'raspi3b', dtb: 'bcm2837-rpi-3-b.dtb' } as 
  * nothing, the GPIO mini-UART (ttyS1) on stdio.
  */
 function piBoot(card: string, options: BootOptions): string[] {
-  if (options.append || options.users || options.disks?.length || options.pcDisk) throw new Error('run: an SD card boots as it is: its cmdline.txt, its users partition');
+  if (options.users || options.disks?.length || options.pcDisk) throw new Error('run: an SD card boots as it is, with its own users partition');
   const boot = join(dirname(card), 'qemu-boot');
   mkdirSync(boot, { recursive: true });
   const from = (name: string) => {
     execFileSync('mcopy', ['-o', '-i', `${card}@@${MiB}`, `::/${name}`, join(boot, name)], { env: { ...process.env, MTOOLS_SKIP_CHECK: '1' } });
     return join(boot, name);
   };
-  const cmdline = readFileSync(from('cmdline.txt'), 'utf8').trim();
+  // --append adds to cmdline.txt's line, as editing the card would; an initramfs given replaces the card's (the benchmark's).
+  const cmdline = [readFileSync(from('cmdline.txt'), 'utf8').trim(), options.append].filter(Boolean).join(' ');
   return [
     ...['-machine', PI_MACHINE.machine, '-m', '1G', '-smp', '4', ...accelArgs('tcg')],
-    ...['-display', 'none', '-serial', 'null', '-serial', 'stdio', '-monitor', 'none'],
-    ...['-kernel', from('vmlinuz'), '-initrd', from('initrd.img'), '-dtb', from(PI_MACHINE.dtb), '-append', cmdline],
+    ...['-display', 'none', '-serial', 'null', '-serial', 'mon:stdio'], // Ctrl-A X quits, as with -nographic
+    ...['-kernel', from('vmlinuz'), '-initrd', options.initramfs ?? from('initrd.img'), '-dtb', from(PI_MACHINE.dtb), '-append', cmdline],
     ...['-drive', `file=${card},format=raw,if=sd`],
   ];
 }
