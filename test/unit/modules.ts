@@ -1,7 +1,10 @@
 import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { depmodFiles, readModinfo, type ModuleInfo } from '../../build/modules';
-import { deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
+import { depmodFiles, readModinfo, resolveModules, type ModuleInfo } from '../../build/modules';
+import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+import { ModuleLoader, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
   const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');
@@ -58,10 +61,10 @@ t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {
 });
 
 
-t.test('.modinfo is read from an ELF section', async (t) => {
-  // A minimal ELF64 with a section-name table and a .modinfo section.
+/** A minimal ELF64 with a section-name table and a .modinfo section holding `fields`. */
+function moduleElf(fields: string[]): Buffer {
   const names = Buffer.from('\0.shstrtab\0.modinfo\0');
-  const info = Buffer.from('alias=virtio:d00000002v*\0depends=virtio,virtio_ring\0name=virtio_blk\0');
+  const info = Buffer.from(`${fields.join('\0')}\0`);
   const shoff = 64 + names.length + info.length;
   const elf = Buffer.alloc(shoff + 3 * 64);
   elf.writeUInt32BE(0x7f454c46, 0);
@@ -80,8 +83,34 @@ t.test('.modinfo is read from an ELF section', async (t) => {
   };
   section(1, 1, 64, names.length);
   section(2, 11, 64 + names.length, info.length);
-  const parsed = readModinfo(elf);
+  return elf;
+}
+
+t.test('.modinfo is read from an ELF section', async (t) => {
+  const parsed = readModinfo(moduleElf(['alias=virtio:d00000002v*', 'depends=virtio,virtio_ring', 'name=virtio_blk']));
   t.same(parsed.get('alias'), ['virtio:d00000002v*']);
   t.same(parsed.get('depends'), ['virtio,virtio_ring']);
   t.throws(() => readModinfo(Buffer.from('not an elf file at all, no')), /not a 64-bit/);
+});
+
+t.test('modules shipped compressed (.ko.xz, .ko.zst): our depmod reads them, PID 1 has the kernel decompress them', async (t) => {
+  const dir = t.testdir({ kernel: { fs: {}, crypto: {} } });
+  writeFileSync(join(dir, 'kernel/crypto/crc32c_generic.ko'), moduleElf(['alias=crypto-crc32c', 'alias=crc32c']));
+  writeFileSync(join(dir, 'kernel/fs/ext4.ko'), moduleElf(['alias=fs-ext4', 'depends=mbcache', 'softdep=pre: crc32c']));
+  writeFileSync(join(dir, 'kernel/fs/mbcache.ko'), moduleElf(['depends=']));
+  execFileSync('xz', ['--check=crc32', join(dir, 'kernel/fs/ext4.ko')]);
+  execFileSync('zstd', ['-q', '--rm', join(dir, 'kernel/fs/mbcache.ko')]);
+  const { modules, missing } = resolveModules(dir, ['ext4']);
+  t.same(missing, []);
+  t.same(modules.map((m) => [m.name, m.path]), [['crc32c_generic', 'kernel/crypto/crc32c_generic.ko'], ['mbcache', 'kernel/fs/mbcache.ko.zst'], ['ext4', 'kernel/fs/ext4.ko.xz']], 'named without the suffix, found with it');
+  t.same(modules.find((m) => m.name === 'ext4')?.aliases, ['fs-ext4'], '.modinfo read from the decompressed bytes');
+
+  const { dep, alias, softdep } = depmodFiles(modules);
+  writeFileSync(join(dir, 'modules.dep'), dep);
+  writeFileSync(join(dir, 'modules.alias'), alias);
+  writeFileSync(join(dir, 'modules.softdep'), softdep);
+  writeFileSync(join(dir, 'modules.builtin'), '');
+  const sys = fakeSys();
+  new ModuleLoader(sys, memoryLog(), dir).load('ext4');
+  t.same(sys.trace, [`finit_module(${dir}/kernel/crypto/crc32c_generic.ko, )`, `finit_module(${dir}/kernel/fs/mbcache.ko.zst, , 4)`, `finit_module(${dir}/kernel/fs/ext4.ko.xz, , 4)`], 'MODULE_INIT_COMPRESSED_FILE for the compressed ones');
 });
