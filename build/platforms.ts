@@ -64,7 +64,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
     kind: 'kernel',
     arches: ['x64'],
     kernel: 'hardware',
-    modules: ['virtio', 'disks', 'usb', 'keyboards', 'filesystems', 'ethernet'],
+    modules: ['virtio', 'disks', 'usb', 'keyboards', 'watchdogs', 'filesystems', 'ethernet'],
     firmware: ['firmware-realtek', 'firmware-bnx2', 'firmware-misc-nonfree'],
     consoles: (arch) => [`${serial(arch)},115200`, 'tty0'],
     dir: 'pc',

@@ -38,6 +38,8 @@ export interface BootOptions {
   firmware?: Firmware;
   /** For pcDisk: the disk's controller; virtio by default. */
   bus?: DiskBus;
+  /** For pcDisk: an i6300esb watchdog whose expiry powers the machine off (QEMU exits), so a test sees it fire. */
+  watchdog?: boolean;
   /** A QEMU monitor on this unix socket (screendump, sendkey); the serial console stays on stdio. */
   monitor?: string;
   /**
@@ -165,6 +167,7 @@ function pcBoot(disk: string, options: BootOptions): string[] {
     ...['-machine', 'q35', '-vga', 'std'],
     ...(firmware === 'uefi' ? ['-bios', OVMF] : []), // QEMU's own firmware is SeaBIOS
     ...['-device', 'qemu-xhci,id=xhci', '-device', 'usb-kbd,bus=xhci.0'],
+    ...(options.watchdog ? ['-device', 'i6300esb', '-action', 'watchdog=poweroff'] : []),
     ...pcDiskArgs(disk, options.bus ?? 'virtio'),
   ];
 }

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/watchdog.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -171,6 +172,24 @@ Napi::Value Prctl(const Napi::CallbackInfo& info) {
                  (unsigned long)info[1].As<Napi::Number>().Int64Value(), 0UL, 0UL, 0UL);
   if (rc < 0) return ThrowErrno(env, errno, "prctl");
   return Napi::Number::New(env, rc);
+}
+
+// watchdogSetTimeout(fd, seconds) → the timeout the driver set (WDIOC_SETTIMEOUT
+// writes back what it chose); watchdogGetTimeout(fd) → its current one.
+Napi::Value WatchdogSetTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 2)) return ThrowType(env, "watchdogSetTimeout(fd, seconds)");
+  int timeout = info[1].As<Napi::Number>().Int32Value();
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), WDIOC_SETTIMEOUT, &timeout) != 0) return ThrowErrno(env, errno, "ioctl(WDIOC_SETTIMEOUT)");
+  return Napi::Number::New(env, timeout);
+}
+
+Napi::Value WatchdogGetTimeout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 1)) return ThrowType(env, "watchdogGetTimeout(fd)");
+  int timeout = 0;
+  if (ioctl(info[0].As<Napi::Number>().Int32Value(), WDIOC_GETTIMEOUT, &timeout) != 0) return ThrowErrno(env, errno, "ioctl(WDIOC_GETTIMEOUT)");
+  return Napi::Number::New(env, timeout);
 }
 
 // dup2(oldfd, newfd): what Node cannot do to its own stdio before execve.
@@ -444,6 +463,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openpty", Napi::Function::New(env, Openpty, "openpty"));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize, "setWindowSize"));
   exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
+  exports.Set("watchdogSetTimeout", Napi::Function::New(env, WatchdogSetTimeout, "watchdogSetTimeout"));
+  exports.Set("watchdogGetTimeout", Napi::Function::New(env, WatchdogGetTimeout, "watchdogGetTimeout"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));
   exports.Set("clockSettime", Napi::Function::New(env, ClockSettime, "clockSettime"));
   exports.Set("udpBindDevice", Napi::Function::New(env, UdpBindDevice, "udpBindDevice"));

@@ -34,6 +34,8 @@ export interface Config {
    * and someone on it has a password, else the REPL.
    */
   readonly console: 'auto' | 'login' | 'repl';
+  /** nodeos.watchdog= — the hardware watchdog's timeout in seconds (default 60), or off. */
+  readonly watchdog: number | 'off';
   /** nodeos.ssh= — the SSH server's port (default 22), or off. */
   readonly ssh: number | 'off';
   /** nodeos.ssh_password= — 1: SSH also takes passwords (default 0: keys only). */
@@ -77,6 +79,7 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   userMemoryMax: '75%',
   userPidsMax: '1024',
   console: 'auto',
+  watchdog: 60,
   ssh: 22,
   sshPassword: false,
   net: 'dhcp',
@@ -139,6 +142,10 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   console: {
     field: 'console',
     parse: (v) => (v === 'auto' || v === 'login' || v === 'repl' ? v : new Problem(`expected login, repl or auto, got ${show(v)}`)),
+  },
+  watchdog: {
+    field: 'watchdog',
+    parse: (v) => (v === 'off' ? 'off' : v !== undefined && /^\d{1,4}$/.test(v) && Number(v) >= 5 && Number(v) <= 3600 ? Number(v) : new Problem(`expected seconds (5-3600) or off, got ${show(v)}`)),
   },
   ssh: {
     field: 'ssh',

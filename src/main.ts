@@ -31,6 +31,7 @@ import type { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
+import { realWatchdogSeams, Watchdog } from './watchdog';
 
 const log = logger('boot');
 const HOTPLUG_POLL_MS = 5000;
@@ -116,7 +117,10 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   reaper.start(); // before anything can spawn
   let clock: Clock | undefined;
   let network: Network | undefined;
+  let watchdog: Watchdog | undefined;
   if (machine.ownsMachine) {
+    watchdog = new Watchdog(realWatchdogSeams(sys), logger('watchdog'), config.watchdog);
+    watchdog.start(); // from here a hung PID 1 resets the machine
     clock = new Clock(sys, logger('clock'), { savedPath: machine.savedClock ? SAVED_CLOCK : undefined, setClock: config.ownsKernel });
     clock.start(); // forward to the last known time before anyone reads it
     network = new Network(sys, config, logger('net'), (servers) => clock!.setServers(servers));
@@ -126,7 +130,9 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   if (users && machine.ownsMachine) watchForDevices(sys);
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
   let ssh: SshServer | undefined;
-  const power = powerControl(sys, config, reaper, machine.ending, async () => {
+  // The watchdog is disarmed only at the very end: a shutdown that hangs is caught too.
+  const ending: Ending = { ...machine.ending, finish: (action, log) => (watchdog?.stop(), machine.ending.finish(action, log)) };
+  const power = powerControl(sys, config, reaper, ending, async () => {
     await ssh?.stop(); // no new sessions while the users stop
     await users?.stopAll(config.shutdownTimeoutMs);
     await network?.stop(); // leases released while the users are gone but the disk is still there

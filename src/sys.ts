@@ -31,6 +31,10 @@ export interface Sys {
   /** TIOCSWINSZ: the terminal's size in rows and columns. */
   setWindowSize(fd: number, rows: number, cols: number): void;
   dup2(oldfd: number, newfd: number): void;
+  /** WDIOC_SETTIMEOUT on an open watchdog: returns the timeout (s) the driver chose. */
+  watchdogSetTimeout(fd: number, seconds: number): number;
+  /** WDIOC_GETTIMEOUT: the watchdog's current timeout (s). */
+  watchdogGetTimeout(fd: number): number;
   /** null when options has WNOHANG and no child changed state. */
   waitpid(pid: number, options: number): WaitResult | null;
   /** clock_settime(CLOCK_REALTIME) to a time in ms since the epoch. */

@@ -49,7 +49,7 @@ t.test('the PC image', async (t) => {
 
   t.test('UEFI, from a USB stick, typed at on a USB keyboard, shown on the screen', async (t) => {
     const socket = join(dir, 'monitor.sock');
-    const guest = boot(t, { firmware: 'uefi', bus: 'usb', monitor: socket });
+    const guest = boot(t, { firmware: 'uefi', bus: 'usb', monitor: socket, watchdog: true });
     const monitor = await Monitor.connect(socket);
     t.teardown(() => monitor.close());
     await guest.expect('users partition: /dev/sda2 (ext4, LABEL=nodeos-users, PARTLABEL=nodeos-users)', BOOT_MS);
@@ -75,18 +75,25 @@ t.test('the PC image', async (t) => {
     t.ok(await until(guest, `${screen}.includes("'kbd'")`), "the screen's REPL answers what was typed on the keyboard");
     await monitor.type('.poweroff\n');
     await guest.expect('console: tty1: poweroff', 60_000);
+    await guest.expect('watchdog: disarmed', 120_000);
     await guest.expect('calling reboot(2) for poweroff', 120_000);
     t.same(await guest.exited, { code: 0, signal: null }, 'typed .poweroff powers the machine off');
+    t.match(guest.output, /reboot: Power down/, 'by the kernel, not by the watchdog');
     t.notMatch(guest.output, /Kernel panic/);
   });
 
-  t.test('UEFI, from a SATA disk', async (t) => {
-    const guest = boot(t, { firmware: 'uefi', bus: 'sata' });
+  t.test('UEFI, from a SATA disk; a hung PID 1 is reset by the watchdog', async (t) => {
+    const guest = boot(t, { firmware: 'uefi', bus: 'sata', watchdog: true });
     await guest.expect('users partition: /dev/sda2', BOOT_MS);
     await guest.expect('nodeos> ', BOOT_MS);
     t.match(await guest.value("fs.realpathSync('/sys/block/sda')"), /\/ata\d+\//, 'the disk is on SATA');
     t.match(await usersRunning(guest), ['root', 'alice', 'bob'], "the users' inits run");
-    await powerOff(t, guest);
+    t.match(guest.output, /watchdog: armed: 60 s without PID 1 resets the machine/);
+    t.match(await guest.value("fs.readFileSync('/sys/class/watchdog/watchdog0/state', 'utf8').trim()"), 'active');
+    // PID 1's event loop blocked from its own REPL: nothing pets the watchdog any more.
+    guest.send('for (;;) {}\n');
+    t.same(await guest.exited, { code: 0, signal: null }, 'the watchdog fired: QEMU powered the machine off');
+    t.notMatch(guest.output, /calling reboot\(2\)|reboot: Power down|Kernel panic/, 'no shutdown ran: the hardware ended it');
   });
 
   t.test('legacy BIOS, from NVMe', async (t) => {

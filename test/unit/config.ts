@@ -119,3 +119,12 @@ t.test('bad networking values are named and the default kept', async (t) => {
     /^unknown parameter nodeos\.net\.this-name-is-far-too-long/,
   ]);
 });
+
+t.test('nodeos.watchdog: seconds or off, 60 by default', async (t) => {
+  t.equal(parseCmdline('').watchdog, 60);
+  t.equal(parseCmdline('nodeos.watchdog=15').watchdog, 15);
+  t.equal(parseCmdline('nodeos.watchdog=off').watchdog, 'off');
+  const bad = parseCmdline('nodeos.watchdog=2');
+  t.equal(bad.watchdog, 60);
+  t.match(bad.warnings, [/nodeos.watchdog: expected seconds \(5-3600\) or off, got "2" \(keeping 60\)/]);
+});
