@@ -6,6 +6,7 @@
 //                  ▼
 //               backoff ─delay─▶ running …      10 failures in 5 min ─▶ failed
 //   stop(): running ─▶ stopping ─exit─▶ stopped; backoff ─▶ stopped
+//   end() (failing health): running ─SIGKILL─▶ backoff …
 import type { Log } from './log';
 
 export type State = 'running' | 'backoff' | 'stopping' | 'stopped' | 'finished' | 'failed';
@@ -87,6 +88,17 @@ export class Service {
       });
     }
     return done;
+  }
+
+  /**
+   * Ends a run that is up but not working (its health check fails): SIGKILL,
+   * since it is not answering; the exit counts as a failure, so the usual
+   * backoff restarts it.
+   */
+  end(why: string): void {
+    if (this.state !== 'running' || this.wanted !== 'up') return;
+    this.log.warn(`${this.name}: ending it: ${why}`);
+    this.hooks.signal('SIGKILL');
   }
 
   status(): Status {

@@ -2,7 +2,7 @@
 // cgroup with its limits, through the launcher (dist/launch.js) that isolates
 // it and becomes it. Stopping them in reverse order.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
@@ -10,13 +10,14 @@ import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
 import { Service, type Run, type Status } from './supervisor';
-import { discoverUsers, SETTINGS_DIR, userLimits, type Account } from './users';
+import { discoverUsers, readUserConfig, SETTINGS_DIR, userLimits, type Account } from './users';
+import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
 
 export interface UserServices {
-  status(): (Status & { uid: number })[];
+  status(): (Status & { uid: number; health?: HealthStatus })[];
   /** Stops the users, last started first; each gets graceMs after SIGTERM. */
   stopAll(graceMs: number): Promise<void>;
   /** How to launch something else as a user (a login session): its own cgroup leaf under the user's limits, the user's environment. */
@@ -89,6 +90,48 @@ function launchRun(spec: LaunchSpec, log: Log): Run {
  * without CAP_SYS_ADMIN): users still run under their own uids with no new
  * privileges, in 0700 homes, but see the system's mounts.
  */
+/** A command run as the user (through the launcher, in its own cgroup leaf): exit 0 within the timeout is healthy. */
+function commandProbe(spec: LaunchSpec): Probe {
+  return (timeoutMs) =>
+    new Promise((resolve) => {
+      const child = spawnLaunched({ ...spec, stdio: 'pipes' }, ['ignore', 'ignore', 'ignore']);
+      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+      child.on('error', (err) => resolve({ ok: false, why: err.message }));
+      child.on('exit', (code, signal) => {
+        clearTimeout(timer);
+        resolve(code === 0 ? { ok: true } : { ok: false, why: signal ? `no answer in ${timeoutMs} ms` : `exit ${code}` });
+      });
+    });
+}
+
+/** The program of a health command: as given when it has a slash (relative to the home), else found on the user's PATH. */
+function healthProgram(user: Account, env: Record<string, string>, command: string[]): Program {
+  const [name, ...args] = command;
+  const path = name.includes('/') ? join(user.home, name) : (env.PATH ?? '').split(':').map((dir) => join(dir, name)).find((p) => existsSync(p)) ?? name;
+  return { init: path, argv: [path, ...args] };
+}
+
+/** The user's health check from ~/.nodeos/config.json, when there is one, watching its service. */
+function healthMonitor(user: Account, service: Service, spec: (leaf: string, program: Program) => LaunchSpec, log: Log): HealthMonitor | undefined {
+  const { check, problems } = parseHealthCheck(readUserConfig(user.home).own.health, '.nodeos/config.json health');
+  for (const problem of problems) log.warn(`${user.name}: ${problem}: no health check`);
+  if (!check) return undefined;
+  let probe: Probe;
+  if (check.url) probe = httpProbe(check.url);
+  else {
+    const prepared = spec('health', { init: '', argv: [] });
+    probe = commandProbe({ ...prepared, ...healthProgram(user, prepared.env, check.command!) });
+  }
+  return new HealthMonitor(user.name, check, probe, {
+    running: () => service.state === 'running',
+    end: (why) => service.end(why),
+    every: (ms, fn) => {
+      const timer = setInterval(fn, ms);
+      return () => clearInterval(timer);
+    },
+  }, log);
+}
+
 export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true } = {}): UserServices {
   const { users, skipped } = discoverUsers(homes);
   for (const reason of skipped) log.warn(`not started: ${reason}`);
@@ -107,11 +150,13 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
     const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };
     const { cgroup } = spec;
     let current: Run | undefined;
+    let health: HealthMonitor | undefined;
     const service = new Service(
       user.name,
       {
         launch: () => {
           if (cgroup) emptyCgroup(cgroup, log); // what the last run left behind goes first
+          health?.restarted();
           return (current = launchRun(spec, log));
         },
         signal: (signal) => {
@@ -127,12 +172,15 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
       log,
     );
     service.start();
-    return { user, service };
+    health = healthMonitor(user, service, (leaf, program) => ({ ...prepare(user, leaf), ...program }), log);
+    health?.start();
+    return { user, service, health };
   });
   return {
     launchSpec: (account, leaf, program) => ({ ...prepare(account, leaf), ...program }),
-    status: () => services.map(({ user, service }) => ({ ...service.status(), uid: user.uid })),
+    status: () => services.map(({ user, service, health }) => ({ ...service.status(), uid: user.uid, ...(health && { health: health.current() }) })),
     async stopAll(graceMs) {
+      for (const { health } of services) health?.stop();
       for (const { service } of [...services].reverse()) await service.stop(graceMs);
     },
   };

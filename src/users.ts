@@ -122,15 +122,22 @@ export interface UserLimits {
  * A user's limits: the system's, lowered (never raised) by ~/.nodeos/config.json
  * ({"memoryMax": "256M", "pidsMax": 100}). Returns the problems it found too.
  */
+/** A user's ~/.nodeos/config.json (limits, health check): its fields, or why it could not be read (none is fine). */
+export function readUserConfig(home: string): { own: { memoryMax?: unknown; pidsMax?: unknown; health?: unknown }; problem?: string } {
+  try {
+    const own: unknown = JSON.parse(readFileSync(join(home, SETTINGS_DIR, 'config.json'), 'utf8'));
+    if (typeof own !== 'object' || own === null || Array.isArray(own)) return { own: {}, problem: '.nodeos/config.json: not an object' };
+    return { own };
+  } catch (err) {
+    return { own: {}, problem: (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : `.nodeos/config.json: ${(err as Error).message}` };
+  }
+}
+
 export function userLimits(home: string, system: UserLimits, totalMemory: number): { limits: UserLimits; problems: string[] } {
   const problems: string[] = [];
   const cap = { memoryMax: toBytes(system.memoryMax, totalMemory), pidsMax: system.pidsMax === 'max' ? Infinity : Number(system.pidsMax) };
-  let own: { memoryMax?: unknown; pidsMax?: unknown } = {};
-  try {
-    own = JSON.parse(readFileSync(join(home, '.nodeos', 'config.json'), 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') problems.push(`.nodeos/config.json: ${(err as Error).message}`);
-  }
+  const { own, problem } = readUserConfig(home);
+  if (problem) problems.push(problem);
   let memory = cap.memoryMax;
   if (own.memoryMax !== undefined) {
     const wanted = typeof own.memoryMax === 'string' || typeof own.memoryMax === 'number' ? toBytes(String(own.memoryMax), totalMemory) : NaN;

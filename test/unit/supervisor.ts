@@ -109,3 +109,24 @@ t.test('stop during backoff cancels the restart', async (t) => {
   t.equal(w.runs.length, 1);
   t.same(w.signals, []);
 });
+
+t.test('end(): an unhealthy run is killed and restarted through the backoff; not when stopping', async (t) => {
+  const w = world();
+  const log = memoryLog();
+  const service = new Service('app', w.hooks, log);
+  service.start();
+  service.end('3 failed health checks in a row (ECONNREFUSED)');
+  t.same(w.signals, ['SIGKILL']);
+  w.runs.at(-1)!.exit(null, 'SIGKILL');
+  t.equal(service.state, 'backoff');
+  w.advance(1000);
+  t.equal(service.state, 'running');
+  t.match(service.status(), { restarts: 1, lastExit: 'signal SIGKILL' });
+  t.ok(log.lines.includes('warn: app: ending it: 3 failed health checks in a row (ECONNREFUSED)'));
+  const stopping = service.stop(1000);
+  service.end('late check');
+  t.same(w.signals, ['SIGKILL', 'SIGTERM'], 'a run being stopped is not ended again');
+  w.runs.at(-1)!.exit(0);
+  await stopping;
+  t.equal(service.state, 'stopped');
+});
