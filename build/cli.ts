@@ -1,6 +1,7 @@
 // The `nodeos` command: build images, boot them, benchmark them.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { buildAddon } from './addon';
 import { bootBenchmark } from '../bench/boot';
 import { kernelBenchmark } from '../bench/kernels';
@@ -12,7 +13,9 @@ import { buildImage } from './image';
 import { MANIFEST } from './manifest';
 import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
-import { parseOwner, usersImageWithDependencies } from './users-image';
+import { parseOwner, usersImageWithDependencies, type Owner } from './users-image';
+import { appUsersTree } from './app';
+import type { PcImageOptions } from './pc-image';
 import { progress } from './exec';
 import { SD_IMAGE } from './sd-image';
 import { passwordHashes } from './passwords';
@@ -38,7 +41,12 @@ const platform: Options = {
   owner: { type: 'string', multiple: true },
   password: { type: 'string', multiple: true },
   registry: { type: 'string' },
+  app: { type: 'string' },
+  env: { type: 'string' },
 };
+
+/** `build --app` on the qemu platform: the appliance's users partition, beside the manifest. */
+const APP_USERS_IMAGE = 'app-users.img';
 
 const passwordsOf = (values: Record<string, unknown>) => passwordHashes((values.password as string[] | undefined) ?? []);
 const boot: Options = {
@@ -59,27 +67,49 @@ const boot: Options = {
 const platformOf = (values: Record<string, unknown>) => (values.pc ? 'pc' : values.rpi ? 'rpi' : 'qemu');
 const manifestOf = (values: Record<string, unknown>) => join(platformDir(String(values.out), String(values.arch), platformOf(values)), MANIFEST);
 
+/** The users tree an artifact is written with: --users DIR, or the appliance --app PKG makes (removed with `done`). */
+async function usersTree(values: Record<string, unknown>): Promise<{ dir?: string; owners: Record<string, Owner>; done(): void }> {
+  const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
+  if (!values.app) return { dir: values.users as string | undefined, owners, done: () => {} };
+  if (values.users) throw new Error('--app and --users: an appliance\'s users partition is its app (add more users to the app\'s image with nodeos users-image)');
+  const app = await appUsersTree(String(values.app), { envFile: values.env as string | undefined, registry: values.registry as string | undefined });
+  const { user, uid, gid } = app.settings;
+  process.stderr.write(`nodeos: app: user ${user} (${uid}:${gid}) runs node ${app.command.join(' ')}${app.settings.health ? `, health ${app.settings.health.url ?? app.settings.health.command!.join(' ')}` : ''}\n`);
+  return { dir: app.dir, owners: { ...owners, ...app.owners }, done: () => rmSync(dirname(app.dir), { recursive: true, force: true }) };
+}
+
 async function build(values: Record<string, unknown>): Promise<string> {
   const kernel = String(values.kernel);
   if (kernel !== 'debian' && kernel !== 'custom') throw new Error(`--kernel ${kernel}: expected debian or custom`);
   const platformName = String(values.platform ?? 'qemu');
   const platform = platformInfo(platformName, String(values.arch));
-  const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
-  const artifactOptions = async () => ({ usersDir: values.users as string | undefined, usersSize: String(values['users-size']), owners, passwords: await passwordsOf(values), registry: values.registry as string | undefined });
-  if (platform.kind === 'container') {
-    const options = await artifactOptions();
-    const artifact = await progress(`writing the ${platformName} image`, () => platform.write(String(values.arch), platformDir(String(values.out), String(values.arch), platformName), options));
-    process.stderr.write(`nodeos: wrote ${artifact}\n`);
-    return artifact;
+  const users = await usersTree(values);
+  try {
+    const options = { usersDir: users.dir, usersSize: String(values['users-size']), owners: users.owners, passwords: await passwordsOf(values), registry: values.registry as string | undefined };
+    if (platform.kind === 'container') {
+      const artifact = await progress(`writing the ${platformName} image`, () => platform.write(String(values.arch), platformDir(String(values.out), String(values.arch), platformName), options));
+      process.stderr.write(`nodeos: wrote ${artifact}\n`);
+      return artifact;
+    }
+    const { path, built } = await buildImage({ arch: String(values.arch), out: String(values.out), platform: platformName, kernel });
+    process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
+    // A platform without an artifact of its own (qemu) gets the appliance's users partition beside its manifest, for run --users.
+    const write = platform.write ?? (values.app ? (manifest: string) => appUsersImage(manifest, options, String(values.arch)) : undefined);
+    if (write) {
+      const artifact = await progress(`writing the ${platformName} image`, () => write(path, options));
+      process.stderr.write(`nodeos: wrote ${artifact}\n`);
+    }
+    return path;
+  } finally {
+    users.done();
   }
-  const { path, built } = await buildImage({ arch: String(values.arch), out: String(values.out), platform: platformName, kernel });
-  process.stderr.write(`nodeos: ${built ? 'built' : 'up to date:'} ${path}\n`);
-  if (platform.write) {
-    const options = await artifactOptions();
-    const artifact = await progress(`writing the ${platformName} image`, () => platform.write!(path, options));
-    process.stderr.write(`nodeos: wrote ${artifact}\n`);
-  }
-  return path;
+}
+
+/** OUT/ARCH/app-users.img: the appliance's users partition, to boot with run --users. */
+async function appUsersImage(manifest: string, options: PcImageOptions & { registry?: string }, arch: string): Promise<string> {
+  const image = join(dirname(manifest), APP_USERS_IMAGE);
+  await usersImageWithDependencies(options.usersDir!, image, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch, registry: options.registry });
+  return image;
 }
 
 const bootOptions = (values: Record<string, unknown>) => ({
@@ -98,8 +128,8 @@ const bootOptions = (values: Record<string, unknown>) => ({
 
 const COMMANDS: Record<string, Command> = {
   build: {
-    usage: 'nodeos build [--arch x64|arm64] [--out out] [--kernel debian|custom] [--platform qemu|pc|rpi|oci] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …] [--password NAME …]',
-    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR). --arch arm64 --platform rpi writes OUT/arm64/rpi/sdcard.img for Raspberry Pis (MBR: FAT32 boot partition with the Pi firmware, ext4 users partition from DIR). --platform oci writes OUT/ARCH/nodeos-oci.tar, a container image for docker/podman load (--users DIR: a third layer with /home).",
+    usage: 'nodeos build [--arch x64|arm64] [--out out] [--kernel debian|custom] [--platform qemu|pc|rpi|oci] [--users DIR] [--users-size 512M] [--owner NAME=UID:GID …] [--password NAME …] [--app PKG [--env FILE]] [--registry URL]',
+    summary: "Build the kernel, initramfs and OUT/ARCH/manifest.json (needs npm run build first). --kernel custom builds a kernel from Debian's linux-source with the initramfs embedded (10+ minutes the first time, cached). --platform pc builds with Debian's generic kernel and PC drivers into OUT/ARCH/pc/ and writes OUT/ARCH/pc/disk.img (GPT: ESP with systemd-boot for UEFI and syslinux for BIOS, users partition from DIR). --arch arm64 --platform rpi writes OUT/arm64/rpi/sdcard.img for Raspberry Pis (MBR: FAT32 boot partition with the Pi firmware, ext4 users partition from DIR). --platform oci writes OUT/ARCH/nodeos-oci.tar, a container image for docker/podman load (--users DIR: a third layer with /home). --app PKG (a folder with package.json, or an npm spec) makes the users partition an appliance: one user (app, uid 1000, or as its package.json's \"nodeos\" key says) whose init runs the package with node, its dependencies installed for the target; --env FILE adds KEY=VALUE lines to its environment; on the qemu platform it is written as OUT/ARCH/app-users.img for run --users.",
     options: { ...target, ...platform },
     run: async (values) => (await build(values), 0),
   },

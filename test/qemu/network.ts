@@ -9,25 +9,18 @@
 import t from 'tap';
 import { execFileSync, spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
 import { usersImageWithDependencies } from '../../build/users-image';
 import { startRegistry } from '../fixtures/registry';
 import { startTimeServer } from '../fixtures/time-server';
 import { FIXTURE_VALUE, writeFixturePackages, writeNpmUsersTree } from '../fixtures/npm-tree';
+import { freePort } from '../fixtures/ports';
 import { BOOT_MS, powerOff, until, waitJson } from '../fixtures/users-checks';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 interface AliceReport {
   startedAt: number;

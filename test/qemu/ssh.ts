@@ -7,22 +7,16 @@
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
 import { buildUsersImage } from '../../build/users-image';
+import { freePort } from '../fixtures/ports';
 import { BOOT_MS, powerOff } from '../fixtures/users-checks';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 
 /** Runs a command to completion without blocking the event loop (QEMU's console keeps being read). */
 function run(command: string, args: string[], input = ''): Promise<{ status: number | null; stdout: string; stderr: string }> {

@@ -1,0 +1,106 @@
+// An appliance from an npm package: `nodeos build --platform pc --app DIR`
+// with a fixture HTTP server that has a dependency (installed at build time
+// from a registry on the host's loopback) and a health check. Booted under
+// UEFI: the app runs as its own user and answers the host through --forward;
+// killed, it comes back after the backoff; made unhealthy, it is ended and
+// restarted; after a reboot its log still holds the first boot's lines.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { main as nodeos } from '../../build/cli';
+import { bootGuest } from '../../build/qemu';
+import { freePort } from '../fixtures/ports';
+import { startRegistry } from '../fixtures/registry';
+import { writeFixturePackages } from '../fixtures/npm-tree';
+import { BOOT_MS, until } from '../fixtures/users-checks';
+
+const SERVER = `const http = require('http');
+const fs = require('fs');
+const dep = require('nodeos-fixture-dep');
+console.log('listening on ' + process.env.PORT + ' as ' + process.getuid() + ' (' + process.env.MODE + '), ' + process.argv.slice(2).join(' '));
+http.createServer((req, res) => {
+  if (req.url === '/health') {
+    res.statusCode = fs.existsSync(process.env.HOME + '/unhealthy') ? 503 : 200;
+    return res.end();
+  }
+  res.end('appliance: ' + dep + ' from ' + process.pid + '\\n');
+}).listen(Number(process.env.PORT));
+`;
+
+interface AppStatus {
+  name: string;
+  uid: number;
+  pid: number;
+  state: string;
+  restarts: number;
+  health?: { state: string; failing: number };
+}
+
+t.test('an npm package as a PC appliance', async (t) => {
+  const dir = t.testdir({ packages: {}, tarballs: {}, out: {} });
+  const registry = await startRegistry(writeFixturePackages(join(dir, 'packages')).slice(0, 1), join(dir, 'tarballs'));
+  t.teardown(() => registry.close());
+  const app = join(dir, 'hello');
+  mkdirSync(app);
+  writeFileSync(join(app, 'server.js'), SERVER);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({
+      name: 'hello-appliance',
+      version: '1.0.0',
+      scripts: { start: 'node server.js --greeting hi' },
+      dependencies: { 'nodeos-fixture-dep': '^1.0.0' },
+      nodeos: { ports: [8080], env: { PORT: '8080' }, health: { url: 'http://127.0.0.1:8080/health', intervalS: 2, failures: 2 } },
+    }),
+  );
+  writeFileSync(join(dir, 'app.env'), 'MODE=appliance\n');
+  const out = join(dir, 'out');
+  t.equal(await nodeos(['build', '--platform', 'pc', '--out', out, '--app', app, '--env', join(dir, 'app.env'), '--registry', `http://127.0.0.1:${registry.port}/`, '--users-size', '128M']), 0);
+  t.ok(registry.requests.some((r) => r.includes('nodeos-fixture-dep')), 'the dependency came from the registry, at build time');
+  t.same(execFileSync('ls', ['-a', app], { encoding: 'utf8' }).split('\n').filter(Boolean), ['.', '..', 'package.json', 'server.js'], 'the package folder is left as it was');
+
+  const manifest = join(out, 'x64', 'pc', 'manifest.json');
+  const disk = join(out, 'x64', 'pc', 'disk.img');
+  const port = await freePort();
+  const boot = () => bootGuest(manifest, { pcDisk: disk, firmware: 'uefi', bus: 'virtio', forwards: [`${port}:8080`] });
+  const guest = boot();
+  t.teardown(() => guest.child.kill('SIGKILL'));
+  await guest.expect('nodeos> ', BOOT_MS);
+  const appStatus = () => guest.value<AppStatus>("users().find((u) => u.name === 'app')");
+  t.same((await guest.value<AppStatus[]>('users()')).map((u) => [u.name, u.uid]), [['app', 1000]], 'one user, unprivileged: no root');
+  t.equal(await until(guest, "users()[0].health.state === 'healthy' && 'healthy'"), 'healthy', 'its health check passes');
+
+  const fetch = () => execFileSync('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
+  const first = await appStatus();
+  t.equal(fetch(), `appliance: dep says hi from ${first.pid}\n`, 'the host reaches the app, which has its dependency');
+
+  // Killed: the supervisor brings it back after the first backoff.
+  await guest.eval(`process.kill(${first.pid}, 'SIGKILL')`);
+  await guest.expect(/users: app: exited with signal SIGKILL; restarting in 1 s/, BOOT_MS);
+  const second = await until<AppStatus>(guest, `(() => { const u = users()[0]; return u.state === 'running' && u.pid !== ${first.pid} && u; })()`);
+  t.equal(second.restarts, 1);
+  t.ok(await until(guest, "users()[0].health.state === 'healthy'"), 'healthy again');
+  t.equal(fetch(), `appliance: dep says hi from ${second.pid}\n`);
+
+  // Unhealthy: two failed checks in a row end it; it comes back healthy once the cause is gone.
+  await guest.eval("fs.writeFileSync('/home/app/unhealthy', '')");
+  await guest.expect(/users: app: health check failed \(HTTP 503\), 2 of 2/, BOOT_MS);
+  await guest.expect(/users: app: ending it: 2 failed health checks in a row \(HTTP 503\)/, BOOT_MS);
+  await guest.eval("fs.rmSync('/home/app/unhealthy')");
+  const third = await until<AppStatus>(guest, `(() => { const u = users()[0]; return u.state === 'running' && u.restarts === 2 && u.health.state === 'healthy' && u; })()`);
+  t.not(third.pid, second.pid, 'a new run');
+  t.match(await guest.value("fs.readFileSync('/home/app/.nodeos/log/init.log', 'utf8')"), /listening on 8080 as 1000 \(appliance\), --greeting hi\n/, 'its output is in its log, with its arguments and the env file\'s variables');
+
+  guest.send('.reboot\n');
+  await guest.expect('calling reboot(2) for reboot', BOOT_MS);
+  t.same(await guest.exited, { code: 0, signal: null });
+
+  const again = boot();
+  t.teardown(() => again.child.kill('SIGKILL'));
+  await again.expect('nodeos> ', BOOT_MS);
+  const log = await until<string>(again, "(() => { const l = fs.readFileSync('/home/app/.nodeos/log/init.log', 'utf8'); return l.split('listening').length > 4 && l; })()");
+  t.ok(log.split('listening').length - 1 >= 4, 'the first boot\'s three runs are still in the log, and the second boot\'s');
+  again.send('.poweroff\n');
+  t.same(await again.exited, { code: 0, signal: null });
+});
