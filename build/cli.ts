@@ -15,6 +15,7 @@ import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
 import { parseOwner, usersImageWithDependencies, type Owner } from './users-image';
 import { appUsersTree } from './app';
+import { imageLogs } from './logs';
 import type { PcImageOptions } from './pc-image';
 import { progress } from './exec';
 import { SD_IMAGE } from './sd-image';
@@ -106,7 +107,7 @@ async function build(values: Record<string, unknown>): Promise<string> {
 }
 
 /** OUT/ARCH/app-users.img: the appliance's users partition, to boot with run --users. */
-async function appUsersImage(manifest: string, options: PcImageOptions & { registry?: string }, arch: string): Promise<string> {
+async function appUsersImage(manifest: string, options: PcImageOptions, arch: string): Promise<string> {
   const image = join(dirname(manifest), APP_USERS_IMAGE);
   await usersImageWithDependencies(options.usersDir!, image, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch, registry: options.registry });
   return image;
@@ -163,6 +164,16 @@ const COMMANDS: Record<string, Command> = {
       const passwords = await passwordsOf(values);
       await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, passwords, arch: String(values.arch), registry: values.registry as string | undefined });
       process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
+      return 0;
+    },
+  },
+  logs: {
+    usage: 'nodeos logs IMAGE [NAME] [--lines 40]',
+    summary: "Print the last lines of PID 1's log (or of user NAME's init.log) kept on the users partition of IMAGE: a users image, or a whole disk image (the PC image, the Pi's SD card). Read with debugfs, without mounting.",
+    options: { lines: { type: 'string', default: '40' } },
+    run: async (values, positionals) => {
+      if (positionals.length < 1 || positionals.length > 2) throw new Error('logs: expected IMAGE and at most one NAME');
+      process.stdout.write(imageLogs(positionals[0], positionals[1], Number(values.lines)));
       return 0;
     },
   },

@@ -33,6 +33,8 @@ export interface PcImageOptions {
   owners: Readonly<Record<string, Owner>>;
   /** name → passwd file content (--password) */
   passwords?: Readonly<Record<string, string>>;
+  /** npm's registry for the homes' build-time installs. */
+  registry?: string;
 }
 
 /** The boot loaders' configurations (systemd-boot for UEFI, syslinux for BIOS): boot the one entry at once. */
@@ -104,7 +106,7 @@ export async function buildPcImage(manifestPath: string, options: PcImageOptions
   const empty = mkdtempSync(join(tmpdir(), 'nodeos-users-'));
   try {
     const espBytes = espImage(manifestPath, esp);
-    await usersImageWithDependencies(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: readManifest(manifestPath).arch });
+    await usersImageWithDependencies(options.usersDir ?? empty, users, { size: options.usersSize, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: readManifest(manifestPath).arch, registry: options.registry });
     const usersBytes = statSync(users).size;
     // 1 MiB before the first partition, 1 MiB after the last for the backup GPT.
     assembleDisk(disk, MiB + espBytes + usersBytes + MiB, partitionScript(espBytes / SECTOR, usersBytes / SECTOR), [

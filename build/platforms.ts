@@ -39,7 +39,7 @@ export interface ContainerPlatform {
   /** Where below OUT/ARCH its artifact goes. */
   dir: string;
   /** Writes the artifact into DIR from the system's files; returns its path. */
-  write(arch: string, dir: string, options: PcImageOptions & { registry?: string }): Promise<string>;
+  write(arch: string, dir: string, options: PcImageOptions): Promise<string>;
 }
 
 const serial = (arch: string) => archInfo(arch).console;

@@ -133,7 +133,7 @@ export async function buildSdImage(manifestPath: string, options: PcImageOptions
     } finally {
       fat.close();
     }
-    await usersImageWithDependencies(options.usersDir ?? empty, users, { size: `${layout.usersBytes / MiB}M`, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: manifest.arch });
+    await usersImageWithDependencies(options.usersDir ?? empty, users, { size: `${layout.usersBytes / MiB}M`, label: 'nodeos-users', owners: options.owners, passwords: options.passwords, arch: manifest.arch, registry: options.registry });
     assembleDisk(card, layout.cardBytes, sdPartitionScript(layout.bootBytes / SECTOR, layout.usersBytes / SECTOR, id), [
       { image: boot, offset: MiB },
       { image: users, offset: MiB + layout.bootBytes },

@@ -1,7 +1,8 @@
 // One logger for PID 1: "nodeos: step: message" on every console and, once
 // /dev is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our
 // lines sit in dmesg beside the kernel's, with its timestamps.
-import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { LogLevel } from './config';
@@ -51,6 +52,66 @@ class ConsolesTransport extends Transport {
 
 const consoles = new ConsolesTransport();
 const root = winston.createLogger({ levels: { error: 0, warn: 1, info: 2, debug: 3 }, level: 'info', transports: [consoles] });
+
+/** PID 1's own log on the users partition: a root-only system folder (a dot-folder, never a user). */
+export const SYSTEM_LOG: LogFile = { dir: '/home/.nodeos/log', file: 'nodeos.log', maxBytes: 1 << 20, files: 5 };
+
+export interface LogFile {
+  dir: string;
+  file: string;
+  /** A file is rotated before it would grow past this. */
+  maxBytes: number;
+  /** How many files are kept: FILE (newest), then FILE1 … the oldest dropped. */
+  files: number;
+}
+
+/**
+ * A winston transport that appends each line to a file (synchronously: PID
+ * 1's lines are few, and none may be lost in a burst, which winston's own
+ * file transport does while it rotates), rotating by size under a total cap.
+ */
+class RotatingFileTransport extends Transport {
+  private size: number;
+  private readonly path: string;
+
+  constructor(private readonly spec: LogFile) {
+    super();
+    this.path = join(spec.dir, spec.file);
+    this.size = existsSync(this.path) ? statSync(this.path).size : 0;
+  }
+
+  private rotated = (n: number) => join(this.spec.dir, this.spec.file.replace(/(\.log)?$/, `${n}$1`));
+
+  override log(entry: Entry, done: () => void): void {
+    const text = `${new Date().toISOString()} ${entry.level} ${line(entry)}\n`;
+    try {
+      if (this.size > 0 && this.size + Buffer.byteLength(text) > this.spec.maxBytes) this.rotate();
+      appendFileSync(this.path, text, { mode: 0o600 });
+      this.size += Buffer.byteLength(text);
+    } catch {
+      // A full or read-only partition: the consoles and dmesg still have the line.
+    }
+    done();
+  }
+
+  private rotate(): void {
+    rmSync(this.rotated(this.spec.files - 1), { force: true });
+    for (let n = this.spec.files - 2; n >= 1; n--) if (existsSync(this.rotated(n))) renameSync(this.rotated(n), this.rotated(n + 1));
+    renameSync(this.path, this.rotated(1));
+    this.size = 0;
+  }
+}
+
+/** Adds a file on the users partition as a destination, so the log survives reboots. */
+export function logToFile(log: Log, spec: LogFile = SYSTEM_LOG): void {
+  try {
+    mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
+    chmodSync(spec.dir, 0o700);
+    root.add(new RotatingFileTransport(spec));
+  } catch (err) {
+    log.warn(`log file: ${(err as Error).message}`);
+  }
+}
 
 /** From now on, log lines go to these consoles (every terminal PID 1 serves). */
 export function logToConsoles(outputs: () => NodeJS.WritableStream[]): void {

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { DEFAULTS, readConfig, type Config } from './config';
 import { setHostname } from './hostname';
-import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, setLogLevel } from './log';
+import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, logToFile, setLogLevel } from './log';
 import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
@@ -126,6 +126,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     network = new Network(sys, config, logger('net'), (servers) => clock!.setServers(servers));
     network.start(); // loopback and name files before users; leases come in the background
   }
+  if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
   const users = machine.users ? startUsers(config, logger('users'), { isolation: machine.users.isolation }) : undefined;
   if (users && machine.ownsMachine) watchForDevices(sys);
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
