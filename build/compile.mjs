@@ -25,6 +25,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/launch.ts'], outfile: 'dist/launch.js', minify: true, keepNames: true }),
   // A user's login session: the REPL as that user, on a console or over SSH.
   build({ ...common, entryPoints: ['src/session.ts'], outfile: 'dist/session.js', minify: true, keepNames: true }),
+  // A user's init.log, written as the user from the init's output.
+  build({ ...common, entryPoints: ['src/log-writer.ts'], outfile: 'dist/log-writer.js', minify: true, keepNames: true }),
   // SFTP, run as the user for SSH's sftp subsystem.
   build({ ...common, entryPoints: ['src/ssh/sftp-server.ts'], outfile: 'dist/sftp-server.js', minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/env.ts'], outfile: 'dist/env.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),

@@ -4,6 +4,7 @@
 // the command line must not keep a machine from booting.
 import { readFileSync } from 'node:fs';
 import { isIP, isIPv4 } from 'node:net';
+import { toBytes } from './users';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -28,6 +29,8 @@ export interface Config {
   readonly userMemoryMax: string;
   /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
   readonly userPidsMax: string;
+  /** nodeos.user_log_max= — each user's init.log is rotated past this (K/M suffix); init.log.1 keeps one more. */
+  readonly userLogMax: string;
   /**
    * nodeos.console= — what each console offers: login (a login: prompt), repl
    * (the root REPL), or auto (default): login when there is a users partition
@@ -78,6 +81,7 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   modules: [],
   userMemoryMax: '75%',
   userPidsMax: '1024',
+  userLogMax: '1M',
   console: 'auto',
   watchdog: 60,
   ssh: 22,
@@ -201,6 +205,10 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   user_pids_max: {
     field: 'userPidsMax',
     parse: (v) => (v !== undefined && /^(max|[1-9]\d*)$/.test(v) ? v : new Problem(`expected a number or max, got ${show(v)}`)),
+  },
+  user_log_max: {
+    field: 'userLogMax',
+    parse: (v) => (v !== undefined && /^\d+[KM]?$/.test(v) && toBytes(v, 0) >= 4096 ? v : new Problem(`expected bytes (K/M suffix, at least 4K), got ${show(v)}`)),
   },
   hostname: {
     field: 'hostname',

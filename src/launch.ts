@@ -4,10 +4,12 @@
 // users other than root, a private mount namespace whose root shows the system
 // read-only, the own home read-write and nothing of the other homes, with a
 // private /tmp, /proc and a minimal /dev; no new privileges (setuid binaries
-// stop working); the user's uid and gid with no supplementary groups; stdout
-// and stderr appended to ~/.nodeos/log/init.log, opened as the user. A login
-// session is launched the same way, on its terminal instead of the log.
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readlinkSync, renameSync, statSync, symlinkSync, writeFileSync, constants } from 'node:fs';
+// stop working); the user's uid and gid with no supplementary groups; for an
+// init, stderr joined to stdout, which PID 1 gave it: the pipe into the
+// user's log writer (dist/log-writer.js), so until then the launcher's
+// complaints reach PID 1. A login session is launched the same way, on its
+// terminal instead.
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
 import { NET_DIR } from './net/resolver';
@@ -21,9 +23,10 @@ export interface LaunchSpec {
   init: string;
   argv?: string[];
   /**
-   * What stdio is: `log` (an init: ~/.nodeos/log/init.log), `terminal` (a
-   * login session, started in a new session: it becomes the controlling
-   * terminal), or `pipes` (an SSH command or SFTP: kept as given).
+   * What stdio is: `log` (an init: stdout is the pipe to its log writer, and
+   * stderr joins it at the execve), `terminal` (a login session, started in
+   * a new session: it becomes the controlling terminal), or `pipes` (an SSH
+   * command, SFTP, a health check, the log writer: kept as given).
    */
   stdio?: 'log' | 'terminal' | 'pipes';
   /** The user's cgroup folder, or empty when there are no cgroups. */
@@ -33,9 +36,6 @@ export interface LaunchSpec {
 }
 
 export const LAUNCH_ENV = 'NODEOS_LAUNCH';
-/** init.log is moved to init.log.1 when it grows past this at a start. */
-export const LOG_ROTATE_BYTES = 1 << 20;
-
 const { NOSUID, NODEV, NOEXEC, BIND, REC, REMOUNT, RDONLY, PRIVATE } = MS;
 /** Where the isolated root is assembled before pivot_root. */
 const ROOTS = '/run/nodeos/roots';
@@ -109,22 +109,6 @@ function minimalDev(sys: Sys, dev: string): void {
   sys.mount(null, dev, null, REMOUNT | RDONLY | NOSUID | NOEXEC, null);
 }
 
-/** Opens ~/.nodeos/log/init.log for appending (as the user, never through a symlink) onto stdout and stderr. */
-export function redirectToLog(sys: Sys, home: string): void {
-  const dir = join(home, '.nodeos', 'log');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const log = join(dir, 'init.log');
-  try {
-    if (statSync(log).size > LOG_ROTATE_BYTES) renameSync(log, `${log}.1`);
-  } catch {
-    // No log yet.
-  }
-  const fd = openSync(log, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
-  sys.dup2(fd, 1);
-  sys.dup2(fd, 2);
-  closeSync(fd);
-}
-
 export function launch(spec: LaunchSpec): never {
   const sys = loadSys();
   if (spec.cgroup) step('joining the cgroup', () => writeFileSync(join(spec.cgroup, 'cgroup.procs'), String(process.pid)));
@@ -137,7 +121,7 @@ export function launch(spec: LaunchSpec): never {
     process.setgid!(spec.gid);
     process.setuid!(spec.uid);
   });
-  if ((spec.stdio ?? 'log') === 'log') step('opening the log', () => redirectToLog(sys, spec.home));
+  if ((spec.stdio ?? 'log') === 'log') step('joining stderr to the log', () => sys.dup2(1, 2));
   process.chdir(spec.home);
   return execve(spec.init, spec.argv ?? [spec.init], spec.env);
 }

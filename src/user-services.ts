@@ -10,7 +10,8 @@ import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
 import { Service, type Run, type Status } from './supervisor';
-import { discoverUsers, readUserConfig, SETTINGS_DIR, userLimits, type Account } from './users';
+import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type Account } from './users';
+import { LOG_MAX_ENV } from './log-writer';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
 
@@ -24,13 +25,13 @@ export interface UserServices {
   launchSpec(account: Account, leaf: string, program: Program): LaunchSpec;
 }
 
-/** What else runs as a user, beside PID 1: the login session's REPL and the SFTP server. */
+/** What else runs as a user, beside PID 1: the login session's REPL, the SFTP server, the init's log writer. */
 export interface Program {
   init: string;
   argv: string[];
 }
 const script = (name: string): Program => ({ init: process.execPath, argv: [process.execPath, join(__dirname, name)] });
-export const PROGRAMS = { session: script('session.js'), sftp: script('sftp-server.js') };
+export const PROGRAMS = { session: script('session.js'), sftp: script('sftp-server.js'), logWriter: script('log-writer.js') };
 
 /**
  * A user's environment: who they are, and npm set up for a read-only system:
@@ -67,12 +68,27 @@ export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProce
   return spawn(process.execPath, [LAUNCHER], { env: { [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
 }
 
-function launchRun(spec: LaunchSpec, log: Log): Run {
-  const child = spawnLaunched(spec, ['ignore', 'ignore', 'pipe']);
-  // Until the launcher has the log open, its complaints come to us.
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-    for (const line of text.split('\n')) if (line) log.warn(`${spec.name}: ${line}`);
+/** Lines a child writes on a pipe to PID 1, as warnings under a name. */
+function complaints(stream: NodeJS.ReadableStream, name: string, log: Log): void {
+  stream.setEncoding('utf8');
+  stream.on('data', (text: string) => {
+    for (const line of text.split('\n')) if (line) log.warn(`${name}: ${line}`);
   });
+}
+
+/**
+ * An init and its log writer, both launched as the user: the init's stdout
+ * (and, from its execve, its stderr) is the writer's stdin, so its output
+ * reaches ~/.nodeos/log/init.log without passing through PID 1.
+ */
+function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
+  const writer = spawnLaunched(writerSpec, ['pipe', 'ignore', 'pipe']);
+  complaints(writer.stderr!, `${spec.name} (log)`, log);
+  writer.on('error', (err) => log.error(`${spec.name} (log): ${err.message}`));
+  // Until the launcher has joined stderr to the log, its complaints come to us.
+  const child = spawnLaunched(spec, ['ignore', writer.stdin!, 'pipe']);
+  writer.stdin!.destroy(); // the init holds the only write end now: its exit is the writer's end of input
+  complaints(child.stderr!, spec.name, log);
   return {
     pid: child.pid,
     onExit: (listener) => {
@@ -85,11 +101,6 @@ function launchRun(spec: LaunchSpec, log: Log): Run {
   };
 }
 
-/**
- * `isolation: false` where private mount views cannot be made (a container
- * without CAP_SYS_ADMIN): users still run under their own uids with no new
- * privileges, in 0700 homes, but see the system's mounts.
- */
 /** A command run as the user (through the launcher, in its own cgroup leaf): exit 0 within the timeout is healthy. */
 function commandProbe(spec: LaunchSpec): Probe {
   return (timeoutMs) =>
@@ -137,6 +148,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
   for (const reason of skipped) log.warn(`not started: ${reason}`);
   if (users.length === 0) log.warn(`no user with an init in ${homes}`);
   const cgroups = setupCgroups(log);
+  const logMaxBytes = toBytes(config.userLogMax, totalmem());
   const system = proxyEnvironment(config, join(homes, SETTINGS_DIR), log);
   /** The user's cgroup leaf (empty without cgroups) and environment; the home closed. */
   const prepare = (account: Account, leaf: string) => {
@@ -148,6 +160,8 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
   };
   const services = users.map((user) => {
     const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };
+    const writer = prepare(user, 'log');
+    const writerSpec: LaunchSpec = { ...writer, ...PROGRAMS.logWriter, stdio: 'pipes', env: { ...writer.env, [LOG_MAX_ENV]: String(logMaxBytes) } };
     const { cgroup } = spec;
     let current: Run | undefined;
     let health: HealthMonitor | undefined;
@@ -157,7 +171,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
         launch: () => {
           if (cgroup) emptyCgroup(cgroup, log); // what the last run left behind goes first
           health?.restarted();
-          return (current = launchRun(spec, log));
+          return (current = launchRun(spec, writerSpec, log));
         },
         signal: (signal) => {
           if (cgroup) signalCgroup(cgroup, signal);

@@ -20,6 +20,10 @@ const fs = require('fs');
 const dep = require('nodeos-fixture-dep');
 console.log('listening on ' + process.env.PORT + ' as ' + process.getuid() + ' (' + process.env.MODE + '), ' + process.argv.slice(2).join(' '));
 http.createServer((req, res) => {
+  if (req.url === '/flood') {
+    for (let i = 0; i < 5000; i++) console.log('flood ' + i + ' ' + 'x'.repeat(1000));
+    return res.end('flooded\\n');
+  }
   if (req.url === '/health') {
     res.statusCode = fs.existsSync(process.env.HOME + '/unhealthy') ? 503 : 200;
     return res.end();
@@ -92,6 +96,14 @@ t.test('an npm package as a PC appliance', async (t) => {
   t.not(third.pid, second.pid, 'a new run');
   t.match(await guest.value("fs.readFileSync('/home/app/.nodeos/log/init.log', 'utf8')"), /listening on 8080 as 1000 \(appliance\), --greeting hi\n/, 'its output is in its log, with its arguments and the env file\'s variables');
 
+  // A flood of output: its log stays within two files of the cap (nodeos.user_log_max, 1M), the newest lines kept.
+  t.equal(execFileSync('curl', ['-sS', '--max-time', '120', `http://127.0.0.1:${port}/flood`], { encoding: 'utf8' }), 'flooded\n');
+  const sizes = await until<number[]>(guest, "(() => { const d = '/home/app/.nodeos/log/'; const l = fs.readFileSync(d + 'init.log', 'utf8'); return l.includes('flood 4999 ') && [fs.statSync(d + 'init.log').size, fs.statSync(d + 'init.log.1').size]; })()");
+  t.ok(sizes.every((size) => size <= 1 << 20), `init.log and init.log.1 within 1 MiB each (${sizes})`);
+  await guest.eval('logs("app", 1)');
+  t.match(guest.output, /flood 4999 x+\n/, 'logs() prints its last line');
+  t.equal(fetch().startsWith('appliance: '), true, 'the app carries on');
+
   guest.send('.reboot\n');
   await guest.expect('calling reboot(2) for reboot', BOOT_MS);
   t.same(await guest.exited, { code: 0, signal: null });
@@ -99,8 +111,9 @@ t.test('an npm package as a PC appliance', async (t) => {
   const again = boot();
   t.teardown(() => again.child.kill('SIGKILL'));
   await again.expect('nodeos> ', BOOT_MS);
-  const log = await until<string>(again, "(() => { const l = fs.readFileSync('/home/app/.nodeos/log/init.log', 'utf8'); return l.split('listening').length > 4 && l; })()");
-  t.ok(log.split('listening').length - 1 >= 4, 'the first boot\'s three runs are still in the log, and the second boot\'s');
+  const log = await until<string>(again, "(() => { const d = '/home/app/.nodeos/log/'; const l = fs.readFileSync(d + 'init.log.1', 'utf8') + fs.readFileSync(d + 'init.log', 'utf8'); return l.includes('flood 4999') && l.split('listening').length > 1 && l; })()");
+  t.match(log, /flood 4999 x+\n[^]*listening on 8080/, 'the first boot\'s last lines are still in the log, then the second boot\'s');
+  t.match(await again.value("fs.readFileSync('/home/.nodeos/log/nodeos.log', 'utf8')"), /info nodeos: users: app: ending it: 2 failed health checks[^]*info nodeos: boot: ready in/, "PID 1's own log kept the first boot's events");
   again.send('.poweroff\n');
   t.same(await again.exited, { code: 0, signal: null });
 });

@@ -2,7 +2,10 @@
 // logs() and `nodeos logs` read (oldest first), and reading them back out of
 // an ext4 image and a partitioned disk on the host.
 import t from 'tap';
-import { readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { DIST } from '../../build/paths';
+import { LOG_MAX_ENV, RotatingLog } from '../../src/log-writer';
 import { join } from 'node:path';
 import { lastLines, logFiles, readLogs } from '../../src/log-files';
 import { logger, logToConsoles, logToFile } from '../../src/log';
@@ -49,4 +52,30 @@ t.test('nodeos logs: out of a users image, and out of a whole disk', async (t) =
   t.equal(imageLogs(disk, 'alice', 1), 'new 2\n', 'found in the Linux partition');
   writeFileSync(join(dir, 'junk.img'), Buffer.alloc(MiB));
   t.throws(() => imageLogs(join(dir, 'junk.img'), undefined, 1), /dumpe2fs.*Bad magic number/s, 'not a filesystem: said so');
+});
+
+t.test("a user's log writer: everything the init writes, in at most two files of the cap, ending with its input", async (t) => {
+  const home = t.testdir();
+  const writer = spawn(process.execPath, [join(DIST, 'log-writer.js')], { env: { HOME: home, [LOG_MAX_ENV]: '10000' }, stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  writer.stderr!.on('data', (d) => (stderr += d));
+  const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}\n`);
+  for (const chunk of [lines.slice(0, 1000).join(''), lines.slice(1000).join(''), `${'z'.repeat(6000)}\n`]) writer.stdin!.write(chunk);
+  writer.stdin!.end();
+  t.same(await new Promise((resolve) => writer.on('exit', (code) => resolve(code))), 0, `exits at the end of its input${stderr ? `: ${stderr}` : ''}`);
+  const dir = join(home, '.nodeos', 'log');
+  t.same(readdirSync(dir).sort(), ['init.log', 'init.log.1']);
+  for (const file of ['init.log', 'init.log.1']) t.ok(statSync(join(dir, file)).size <= 10000, `${file} within the cap`);
+  t.equal(statSync(dir).mode & 0o777, 0o700);
+  t.equal(statSync(join(dir, 'init.log')).mode & 0o777, 0o600);
+  const log = readFileSync(join(dir, 'init.log.1'), 'utf8') + readFileSync(join(dir, 'init.log'), 'utf8');
+  t.ok(log.endsWith(`line 2999\n${'z'.repeat(6000)}\n`), 'the newest lines are kept, in order');
+  t.ok(log.length >= 10000 && log.length <= 20000, 'two files\' worth at most');
+});
+
+t.test('RotatingLog: never through a symlink', async (t) => {
+  const dir = t.testdir({ target: 'keep\n' });
+  const { symlinkSync } = await import('node:fs');
+  symlinkSync(join(dir, 'target'), join(dir, 'init.log'));
+  t.throws(() => new RotatingLog(join(dir, 'init.log'), 1000), { code: 'ELOOP' });
 });
