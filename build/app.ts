@@ -7,7 +7,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
-import { SETTINGS_DIR } from '../src/users';
+import { APP_MARKER, SETTINGS_DIR } from '../src/users';
 import { parseHealthCheck, type HealthCheck } from '../src/health';
 import { exec } from './exec';
 import { npmPackage } from './npm';
@@ -159,7 +159,7 @@ function packageFolder(spec: string, work: string, npmDir: string, registry?: st
  * health check); `owners` gives it the app's uid and gid in the image.
  * Dependencies are installed later, with every home's (build/user-deps.ts).
  */
-export async function appUsersTree(spec: string, options: { envFile?: string; registry?: string } = {}): Promise<{ dir: string; owners: Record<string, Owner>; settings: AppSettings; command: string[] }> {
+export async function appUsersTree(spec: string, options: { envFile?: string; registry?: string; withRoot?: boolean } = {}): Promise<{ dir: string; owners: Record<string, Owner>; settings: AppSettings; command: string[] }> {
   const work = mkdtempSync(join(tmpdir(), 'nodeos-app-'));
   const source = packageFolder(spec, work, await npmPackage(), options.registry);
   const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as AppPackage;
@@ -176,5 +176,11 @@ export async function appUsersTree(spec: string, options: { envFile?: string; re
   const config = { ...(settings.memoryMax && { memoryMax: settings.memoryMax }), ...(settings.pidsMax && { pidsMax: settings.pidsMax }), ...(settings.health && { health: settings.health }) };
   writeFileSync(join(home, SETTINGS_DIR, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
   chmodSync(home, 0o700);
-  return { dir, owners: { [settings.user]: { uid: settings.uid, gid: settings.gid } }, settings, command };
+  // The marker that makes the consoles show the dashboard, in the system's own folder.
+  mkdirSync(join(dir, SETTINGS_DIR), { mode: 0o700 });
+  writeFileSync(join(dir, SETTINGS_DIR, APP_MARKER), `${JSON.stringify({ name: pkg.name, version: pkg.version, user: settings.user, ports: settings.ports, command }, null, 2)}\n`);
+  // No root unless asked for (--password root): a home for root's password, no init.
+  if (options.withRoot) mkdirSync(join(dir, 'root'), { mode: 0o700 });
+  const owners: Record<string, Owner> = { [settings.user]: { uid: settings.uid, gid: settings.gid }, ...(options.withRoot && { root: { uid: 0, gid: 0 } }) };
+  return { dir, owners, settings, command };
 }

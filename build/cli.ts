@@ -73,7 +73,8 @@ async function usersTree(values: Record<string, unknown>): Promise<{ dir?: strin
   const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
   if (!values.app) return { dir: values.users as string | undefined, owners, done: () => {} };
   if (values.users) throw new Error('--app and --users: an appliance\'s users partition is its app (add more users to the app\'s image with nodeos users-image)');
-  const app = await appUsersTree(String(values.app), { envFile: values.env as string | undefined, registry: values.registry as string | undefined });
+  const withRoot = ((values.password as string[] | undefined) ?? []).includes('root');
+  const app = await appUsersTree(String(values.app), { envFile: values.env as string | undefined, registry: values.registry as string | undefined, withRoot });
   const { user, uid, gid } = app.settings;
   process.stderr.write(`nodeos: app: user ${user} (${uid}:${gid}) runs node ${app.command.join(' ')}${app.settings.health ? `, health ${app.settings.health.url ?? app.settings.health.command!.join(' ')}` : ''}\n`);
   return { dir: app.dir, owners: { ...owners, ...app.owners }, done: () => rmSync(dirname(app.dir), { recursive: true, force: true }) };

@@ -14,13 +14,14 @@ function run(what, args) {
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 // The version the login banner shows.
 const define = { 'process.env.NODEOS_VERSION': JSON.stringify(version) };
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define };
+// blessed is never bundled: it loads its widgets and terminfo by name (shipped as its folder instead).
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define, external: ['blessed'] };
 
 run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']);
 await Promise.all([
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
   // ssh2's optional native helpers are left out: it falls back on node:crypto without them.
-  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: ['cpu-features', '*/sshcrypto.node'] }),
+  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.
   build({ ...common, entryPoints: ['src/launch.ts'], outfile: 'dist/launch.js', minify: true, keepNames: true }),
   // A user's login session: the REPL as that user, on a console or over SSH.

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
 import { initramfsEntries, type InitramfsInputs } from '../initramfs/layout';
-import { npmEntries } from './npm';
+import { npmEntries, treeEntries } from './npm';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
 import { firmwareFiles } from './firmware';
@@ -20,7 +20,7 @@ import { nodeDist, sharedLibraries, sysrootFor } from './node-binary';
 import { basename } from 'node:path';
 import { archInfo } from './versions';
 import { ensureAddon } from './addon';
-import { ADDON, BUNDLE, ENV, HELPERS, SH } from './paths';
+import { ADDON, BUNDLE, ENV, HELPERS, ROOT, SH } from './paths';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
 export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
@@ -64,10 +64,21 @@ export async function systemInputs(arch: string): Promise<InitramfsInputs & { ve
     init: readFileSync(BUNDLE),
     addon: readFileSync(await ensureAddon(arch)),
     helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
+    packages: unbundled(),
     env: readFileSync(ENV),
     sh: readFileSync(SH),
     npm: await npmEntries(),
   };
+}
+
+/**
+ * blessed (the dashboard's terminal library) cannot be bundled: it requires
+ * its widgets and terminfo files by name at run time. It is shipped as its
+ * folder, without its examples and browser build.
+ */
+function unbundled(): CpioEntry[] {
+  const dir = dirname(require.resolve('blessed/package.json', { paths: [ROOT] }));
+  return treeEntries(dir, 'lib/node_modules/blessed').filter((e) => !/^lib\/node_modules\/blessed\/(example|browser)(\/|$)/.test(e.path) && !/\.md$/.test(e.path));
 }
 
 export type KernelChoice = 'debian' | 'custom';

@@ -30,6 +30,8 @@ export interface SystemInputs {
   addon?: Buffer;
   /** Programs PID 1 runs, beside init.js: the users' launcher, a login session, the SFTP server (file name → content). */
   helpers?: Readonly<Record<string, Buffer>>;
+  /** Packages PID 1 loads but cannot bundle (blessed), below lib/node_modules, where require() finds them from lib/nodeos. */
+  packages?: readonly CpioEntry[];
 }
 
 export interface InitramfsInputs extends RuntimeInputs, SystemInputs {
@@ -62,6 +64,7 @@ export function systemEntries(inputs: SystemInputs): CpioEntry[] {
   const entries: CpioEntry[] = [{ type: 'file', path: INIT_PATH, mode: 0o755, data: inputs.init }];
   if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
   for (const [name, data] of Object.entries(inputs.helpers ?? {})) entries.push({ type: 'file', path: `lib/nodeos/${name}`, mode: 0o644, data });
+  entries.push(...(inputs.packages ?? []));
   return entries;
 }
 

@@ -33,10 +33,11 @@ export interface Config {
   readonly userLogMax: string;
   /**
    * nodeos.console= — what each console offers: login (a login: prompt), repl
-   * (the root REPL), or auto (default): login when there is a users partition
-   * and someone on it has a password, else the REPL.
+   * (the root REPL), dashboard (the dashboard; root's REPL after a login), or
+   * auto (default): the dashboard on an appliance, login when there is a
+   * users partition and someone on it has a password, else the REPL.
    */
-  readonly console: 'auto' | 'login' | 'repl';
+  readonly console: 'auto' | 'login' | 'repl' | 'dashboard';
   /** nodeos.watchdog= — the hardware watchdog's timeout in seconds (default 60), or off. */
   readonly watchdog: number | 'off';
   /** nodeos.ssh= — the SSH server's port (default 22), or off. */
@@ -145,7 +146,7 @@ export function parseInterface(value: string | undefined): InterfaceConfig | Pro
 const PARAMS: { [key: string]: Param<keyof Settings> } = {
   console: {
     field: 'console',
-    parse: (v) => (v === 'auto' || v === 'login' || v === 'repl' ? v : new Problem(`expected login, repl or auto, got ${show(v)}`)),
+    parse: (v) => (v === 'auto' || v === 'login' || v === 'repl' || v === 'dashboard' ? v : new Problem(`expected login, repl, dashboard or auto, got ${show(v)}`)),
   },
   watchdog: {
     field: 'watchdog',

@@ -1,10 +1,14 @@
 // What each console offers, each on its own so a crash or a logout on one
 // never touches another. In `repl` mode: PID 1's root REPL, reopened when
-// closed. In `login` mode: a banner and `login:`; root gets PID 1's REPL
+// closed (its dashboard() opens the dashboard there, q comes back). In
+// `dashboard` mode (an appliance): the dashboard, its `c` key a login for
+// root only, whose REPL leads back to the dashboard when closed. In `login` mode: a banner and `login:`; root gets PID 1's REPL
 // (with power control), any other user a session of their own (session.ts)
 // launched like their init (uid/gid, no new privileges, private mount view,
 // a cgroup leaf under their limits), the terminal theirs until they log out.
-import { chmodSync, chownSync, closeSync, constants, openSync, readdirSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DashboardDeps, DashboardEnd } from './dashboard';
 import { hostname } from 'node:os';
 import { emptyCgroup } from './cgroups';
 import { reopenTerminal, type Terminal } from './consoles';
@@ -16,9 +20,9 @@ import { ConsoleRepl, type ReplEnd } from './repl';
 import type { PowerAction } from './shutdown';
 import { readLine } from './terminal-input';
 import { spawnLaunched } from './user-services';
-import type { Account } from './users';
+import { APP_MARKER, SETTINGS_DIR, type Account } from './users';
 
-export type ConsoleMode = 'login' | 'repl';
+export type ConsoleMode = 'login' | 'repl' | 'dashboard';
 
 export interface ConsoleDeps {
   log: Log;
@@ -27,6 +31,8 @@ export interface ConsoleDeps {
   globals: Record<string, () => unknown>;
   /** For login mode: who may log in, and how a user's session is launched. */
   login?: { auth: Authenticator; launchSpec(account: Account, leaf: string): LaunchSpec };
+  /** What the dashboard shows and does (with a users partition). */
+  dashboard?: DashboardDeps;
   /** Lines under the banner (the SSH host key's fingerprint). */
   bannerLines?: () => string[];
 }
@@ -40,6 +46,8 @@ export const VERSION = process.env.NODEOS_VERSION ?? 'dev';
  */
 export function consoleMode(config: Pick<Config, 'console'>, terminals: readonly Terminal[], auth: Authenticator | undefined, log: Log, homes = '/home'): ConsoleMode {
   if (config.console === 'repl' || !auth || terminals.length === 0) return 'repl';
+  // An appliance (build --app) shows its dashboard; so does any machine asked to.
+  if (config.console === 'dashboard' || (config.console === 'auto' && existsSync(join(homes, SETTINGS_DIR, APP_MARKER)))) return 'dashboard';
   if (terminals.some((t) => !t.device)) {
     if (config.console === 'login') log.warn('login needs console devices (here the console is our stdio): root REPL instead');
     return 'repl';
@@ -80,6 +88,16 @@ export class Consoles {
         if (end === 'closed') log.info(`${terminal.name}: REPL closed; opening a new one (use .poweroff or .reboot to shut down)`);
         continue;
       }
+      if (this.mode === 'dashboard') {
+        const end = await this.dashboard(terminal, false);
+        if (end === 'ended') return log.info(`${terminal.name}: input closed; no more dashboard here`);
+        if (end !== 'console' || this.stopped) continue;
+        const account = await this.login(terminal);
+        if (account === 'ended') return;
+        if (account && account.uid === 0) await this.rootRepl(terminal);
+        else if (account) terminal.output.write('Only root has the console on an appliance.\r\n');
+        continue;
+      }
       const account = await this.login(terminal);
       if (account === 'ended') return log.info(`${terminal.name}: input closed; no more logins here`);
       if (!account || this.stopped) continue;
@@ -89,14 +107,28 @@ export class Consoles {
     }
   }
 
+  /** Root's REPL; when it asks for the dashboard, the dashboard until q, then the REPL again. */
   private async rootRepl(terminal: Terminal): Promise<ReplEnd> {
-    const repl = new ConsoleRepl(terminal, this.deps.power, this.deps.log, this.deps.globals);
-    this.repls.add(repl);
-    try {
-      return await repl.run();
-    } finally {
-      this.repls.delete(repl);
+    for (;;) {
+      const repl = new ConsoleRepl(terminal, this.deps.power, this.deps.log, this.deps.globals, Boolean(this.deps.dashboard));
+      this.repls.add(repl);
+      let end: ReplEnd;
+      try {
+        end = await repl.run();
+      } finally {
+        this.repls.delete(repl);
+      }
+      if (end !== 'dashboard' || this.stopped) return end;
+      const back = await this.dashboard(terminal, true);
+      if (back === 'ended') return 'ended';
     }
+  }
+
+  private dashboard(terminal: Terminal, canGoBack: boolean): Promise<DashboardEnd> {
+    if (!this.deps.dashboard) return Promise.resolve('back');
+    // dashboard.js is required only now: blessed is never loaded on a machine nobody looks at.
+    const { runDashboard } = require('./dashboard') as typeof import('./dashboard');
+    return runDashboard(terminal, this.deps.dashboard, { canGoBack });
   }
 
   /** The banner, then a name and a password: the account when they are right. */

@@ -15,7 +15,8 @@ import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, logToFile, setLog
 import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
-import { Consoles, consoleMode } from './console-sessions';
+import { Consoles, consoleMode, VERSION } from './console-sessions';
+import { readLogs } from './log-files';
 import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -145,6 +146,15 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     power,
     globals: { users: () => users?.status() ?? [], ...(network && { net: () => network.status() }) },
     login: users && { auth, launchSpec: (account, leaf) => users.launchSpec(account, leaf, PROGRAMS.session) },
+    dashboard: users && {
+      users: () => users.status(),
+      control: (name, action) => void users.control(name, action, config.shutdownTimeoutMs).catch((err) => log.warn(`${name}: ${(err as Error).message}`)),
+      addresses: () => network?.status().interfaces.filter((i) => i.mode !== 'loopback').flatMap((i) => i.addresses.map((a) => `${i.name} ${a}`)) ?? [],
+      logs: (name, lines) => readLogs(name, lines),
+      cgroup: (name) => users.cgroup(name),
+      home: '/home',
+      version: VERSION,
+    },
     bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
   handleSignals(power, machine.signals);

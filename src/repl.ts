@@ -30,8 +30,8 @@ export const helpers = (output: NodeJS.WritableStream) => ({
   },
 });
 
-/** How a REPL ended: closed by its user (.exit, Ctrl-D), its input gone for good, or stopped for shutdown. */
-export type ReplEnd = 'closed' | 'ended' | 'stopped';
+/** How a REPL ended: closed by its user (.exit, Ctrl-D), its input gone for good, stopped for shutdown, or left for the dashboard. */
+export type ReplEnd = 'closed' | 'ended' | 'stopped' | 'dashboard';
 
 /** PID 1's REPL on one terminal, as root: the system helpers, and power control when given. */
 export class ConsoleRepl {
@@ -44,7 +44,11 @@ export class ConsoleRepl {
     private readonly log: Log,
     /** More REPL globals, such as users(). */
     private readonly extra: Record<string, () => unknown> = {},
+    /** dashboard() is offered (there are users to show). */
+    private readonly withDashboard = false,
   ) {}
+
+  private ending: ReplEnd | undefined;
 
   /** One REPL, until it ends. */
   run(): Promise<ReplEnd> {
@@ -64,6 +68,12 @@ export class ConsoleRepl {
         reboot: () => this.request('reboot'),
         poweroff: () => this.request('poweroff'),
         halt: () => this.request('halt'),
+        ...(this.withDashboard && {
+          dashboard: () => {
+            this.ending = 'dashboard';
+            server.close();
+          },
+        }),
       });
     globals(server.context);
     server.on('reset', globals); // .clear makes a new context
@@ -72,7 +82,7 @@ export class ConsoleRepl {
     }
     this.server = server;
     return new Promise((resolve) =>
-      server.on('exit', () => resolve(this.stopped ? 'stopped' : input.readableEnded || input.destroyed ? 'ended' : 'closed')),
+      server.on('exit', () => resolve(this.stopped ? 'stopped' : (this.ending ?? (input.readableEnded || input.destroyed ? 'ended' : 'closed')))),
     );
   }
 

@@ -42,6 +42,8 @@ export interface Status {
   state: State;
   restarts: number;
   lastExit: string | null;
+  /** When the current run started (ms since the epoch), while it runs. */
+  since: number | null;
 }
 
 export class Service {
@@ -102,7 +104,7 @@ export class Service {
   }
 
   status(): Status {
-    return { name: this.name, pid: this.run?.pid ?? null, state: this.state, restarts: this.restarts, lastExit: this.lastExit };
+    return { name: this.name, pid: this.run?.pid ?? null, state: this.state, restarts: this.restarts, lastExit: this.lastExit, since: this.run ? this.startedAt : null };
   }
 
   private setState(state: State): void {

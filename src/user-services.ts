@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmodSync, existsSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
@@ -21,6 +21,10 @@ export interface UserServices {
   status(): (Status & { uid: number; health?: HealthStatus })[];
   /** Stops the users, last started first; each gets graceMs after SIGTERM. */
   stopAll(graceMs: number): Promise<void>;
+  /** Restart, stop or start one user's init (the dashboard's keys); stopping gives it graceMs after SIGTERM. */
+  control(name: string, action: 'restart' | 'stop' | 'start', graceMs: number): Promise<void>;
+  /** A user's cgroup folder ('' without cgroups). */
+  cgroup(name: string): string;
   /** How to launch something else as a user (a login session): its own cgroup leaf under the user's limits, the user's environment. */
   launchSpec(account: Account, leaf: string, program: Program): LaunchSpec;
 }
@@ -188,10 +192,19 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
     service.start();
     health = healthMonitor(user, service, (leaf, program) => ({ ...prepare(user, leaf), ...program }), log);
     health?.start();
-    return { user, service, health };
+    return { user, service, health, cgroup: cgroup ? dirname(cgroup) : '' };
   });
   return {
     launchSpec: (account, leaf, program) => ({ ...prepare(account, leaf), ...program }),
+    async control(name, action, graceMs) {
+      const found = services.find((s) => s.user.name === name);
+      if (!found) throw new Error(`no user ${name}`);
+      if (action === 'start' && found.service.state !== 'stopped' && found.service.state !== 'finished' && found.service.state !== 'failed') return;
+      log.info(`${name}: ${action} requested`);
+      if (action !== 'start') await found.service.stop(graceMs);
+      if (action !== 'stop') found.service.start();
+    },
+    cgroup: (name) => services.find((s) => s.user.name === name)?.cgroup ?? '',
     status: () => services.map(({ user, service, health }) => ({ ...service.status(), uid: user.uid, ...(health && { health: health.current() }) })),
     async stopAll(graceMs) {
       for (const { health } of services) health?.stop();

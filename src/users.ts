@@ -26,6 +26,8 @@ export interface Discovery {
 const NOT_USERS = new Set(['lost+found']);
 /** The system's own files on the users partition (a dot-folder: never a user). */
 export const SETTINGS_DIR = '.nodeos';
+/** Written by `build --app` in the users partition's system folder: this machine is an appliance. */
+export const APP_MARKER = 'app.json';
 
 /** The user's init, checked: a regular executable file owned by the user, inside the home. */
 export function checkInit(home: string, uid: number): string {

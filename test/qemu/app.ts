@@ -1,14 +1,21 @@
-// An appliance from an npm package: `nodeos build --platform pc --app DIR`
-// with a fixture HTTP server that has a dependency (installed at build time
-// from a registry on the host's loopback) and a health check. Booted under
-// UEFI: the app runs as its own user and answers the host through --forward;
-// killed, it comes back after the backoff; made unhealthy, it is ended and
-// restarted; after a reboot its log still holds the first boot's lines.
+// An appliance from an npm package (what `nodeos build --platform pc --app
+// DIR --password root` does): a fixture HTTP server with a dependency
+// (installed at build time from a registry on the host's loopback) and a
+// health check. Booted under UEFI, the serial console shows the dashboard:
+// the app running and healthy, `r` restarts it, `c` leads to root's login
+// and REPL. The app runs as its own user and answers the host through
+// --forward; killed, it comes back after the backoff; made unhealthy, it is
+// ended and restarted; a flood of output stays within its log's cap; after a
+// reboot its log and PID 1's still hold the first boot's lines.
 import t from 'tap';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { main as nodeos } from '../../build/cli';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { appUsersTree } from '../../build/app';
+import { buildImage } from '../../build/image';
+import { buildPcImage } from '../../build/pc-image';
+import type { Session } from '../../build/session';
+import { hashPassword } from '../../src/passwd';
 import { bootGuest } from '../../build/qemu';
 import { freePort } from '../fixtures/ports';
 import { startRegistry } from '../fixtures/registry';
@@ -31,6 +38,29 @@ http.createServer((req, res) => {
   res.end('appliance: ' + dep + ' from ' + process.pid + '\\n');
 }).listen(Number(process.env.PORT));
 `;
+
+const ROOT_PASSWORD = 'appliance-root';
+
+/** What a terminal shows, near enough: the output without escape sequences. */
+const screen = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07/g, ' ');
+
+async function screenShows(guest: Session, pattern: RegExp): Promise<void> {
+  const from = guest.output.length;
+  for (const deadline = Date.now() + BOOT_MS; !pattern.test(screen(guest.output.slice(from))); ) {
+    if (Date.now() > deadline || guest.child.exitCode !== null) throw new Error(`the screen never showed ${pattern}:\n${screen(guest.output.slice(-3000))}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** The dashboard's c key: a login, root only, then root's REPL. */
+async function loginAsRoot(guest: Session): Promise<void> {
+  guest.send('c');
+  await guest.expect('login: ', BOOT_MS);
+  guest.send('root\r');
+  await guest.expect('Password: ', BOOT_MS);
+  guest.send(`${ROOT_PASSWORD}\r`);
+  await guest.expect('nodeos> ', BOOT_MS);
+}
 
 interface AppStatus {
   name: string;
@@ -59,20 +89,34 @@ t.test('an npm package as a PC appliance', async (t) => {
     }),
   );
   writeFileSync(join(dir, 'app.env'), 'MODE=appliance\n');
-  const out = join(dir, 'out');
-  t.equal(await nodeos(['build', '--platform', 'pc', '--out', out, '--app', app, '--env', join(dir, 'app.env'), '--registry', `http://127.0.0.1:${registry.port}/`, '--users-size', '128M']), 0);
+  const registryUrl = `http://127.0.0.1:${registry.port}/`;
+  const tree = await appUsersTree(app, { envFile: join(dir, 'app.env'), registry: registryUrl, withRoot: true });
+  t.teardown(() => rmSync(dirname(tree.dir), { recursive: true, force: true }));
+  const { path: manifest } = await buildImage({ arch: 'x64', out: join(dir, 'out'), platform: 'pc', kernel: 'debian' });
+  const disk = await buildPcImage(manifest, { usersDir: tree.dir, usersSize: '128M', owners: tree.owners, passwords: { root: await hashPassword(ROOT_PASSWORD) }, registry: registryUrl });
   t.ok(registry.requests.some((r) => r.includes('nodeos-fixture-dep')), 'the dependency came from the registry, at build time');
   t.same(execFileSync('ls', ['-a', app], { encoding: 'utf8' }).split('\n').filter(Boolean), ['.', '..', 'package.json', 'server.js'], 'the package folder is left as it was');
 
-  const manifest = join(out, 'x64', 'pc', 'manifest.json');
-  const disk = join(out, 'x64', 'pc', 'disk.img');
   const port = await freePort();
   const boot = () => bootGuest(manifest, { pcDisk: disk, firmware: 'uefi', bus: 'virtio', forwards: [`${port}:8080`] });
   const guest = boot();
   t.teardown(() => guest.child.kill('SIGKILL'));
-  await guest.expect('nodeos> ', BOOT_MS);
+
+  // The console is the dashboard: the app, running, then healthy.
+  await screenShows(guest, /app\s*running[^\n]*healthy/);
+  t.match(screen(guest.output), /NAME\s*STATE\s*PID\s*RESTARTS\s*UP\s*CPU\s*MEM\s*HEALTH/, 'the dashboard lists the apps');
+  t.match(screen(guest.output), /log: app/, "with the selected app's log");
+  guest.send('r');
+  await guest.expect(/users: app: restart requested/, BOOT_MS);
+  await guest.expect(/users: app: started \(pid \d+\)/, BOOT_MS);
+  await loginAsRoot(guest);
   const appStatus = () => guest.value<AppStatus>("users().find((u) => u.name === 'app')");
-  t.same((await guest.value<AppStatus[]>('users()')).map((u) => [u.name, u.uid]), [['app', 1000]], 'one user, unprivileged: no root');
+  t.same((await guest.value<AppStatus[]>('users()')).map((u) => [u.name, u.uid]), [['app', 1000]], 'the app is the one user running; root only logs in');
+  // dashboard() from root's REPL, q back.
+  guest.send('dashboard()\r');
+  await screenShows(guest, /log: app/);
+  guest.send('q');
+  await guest.expect('nodeos> ', BOOT_MS);
   t.equal(await until(guest, "users()[0].health.state === 'healthy' && 'healthy'"), 'healthy', 'its health check passes');
 
   const fetch = () => execFileSync('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
@@ -110,7 +154,8 @@ t.test('an npm package as a PC appliance', async (t) => {
 
   const again = boot();
   t.teardown(() => again.child.kill('SIGKILL'));
-  await again.expect('nodeos> ', BOOT_MS);
+  await screenShows(again, /app\s*running/);
+  await loginAsRoot(again);
   const log = await until<string>(again, "(() => { const d = '/home/app/.nodeos/log/'; const l = fs.readFileSync(d + 'init.log.1', 'utf8') + fs.readFileSync(d + 'init.log', 'utf8'); return l.includes('flood 4999') && l.split('listening').length > 1 && l; })()");
   t.match(log, /flood 4999 x+\n[^]*listening on 8080/, 'the first boot\'s last lines are still in the log, then the second boot\'s');
   t.match(await again.value("fs.readFileSync('/home/.nodeos/log/nodeos.log', 'utf8')"), /warn nodeos: users: app: ending it: 2 failed health checks[^]*info nodeos: boot: ready in/, "PID 1's own log kept the first boot's events");

@@ -106,3 +106,16 @@ t.test('what the consoles offer', async (t) => {
   t.equal(consoleMode({ console: 'login' }, [stdio], auth(['bob']), log, homes), 'repl', 'our stdio is no terminal to log in on');
   t.match(log.lines.at(-1), /login needs console devices/);
 });
+
+t.test('an appliance shows its dashboard; any machine can be asked to', async (t) => {
+  const dir = t.testdir({ appliance: { app: {}, '.nodeos': { 'app.json': '{"name":"hello"}' } }, plain: { alice: {} } });
+  const [homes, plain] = [`${dir}/appliance`, `${dir}/plain`];
+  const auth = { authenticate: async () => undefined, anyPassword: () => false };
+  const tty = { name: 'ttyS0', device: '/dev/ttyS0' } as never;
+  const log = memoryLog();
+  t.equal(consoleMode({ console: 'auto' }, [tty], auth, log, homes), 'dashboard', 'build --app left its marker');
+  t.equal(consoleMode({ console: 'dashboard' }, [tty], auth, log, plain), 'dashboard');
+  t.equal(consoleMode({ console: 'auto' }, [tty], auth, log, plain), 'repl');
+  t.equal(consoleMode({ console: 'repl' }, [tty], auth, log, homes), 'repl', 'the command line wins');
+  t.equal(consoleMode({ console: 'dashboard' }, [tty], undefined, log, homes), 'repl', 'no users partition, nothing to show');
+});
