@@ -83,6 +83,9 @@ export function tableRows(users: readonly DashboardUser[], usage: (name: string)
 export function runDashboard(terminal: Terminal, deps: DashboardDeps, { canGoBack }: { canGoBack: boolean }): Promise<DashboardEnd> {
   // blessed is big and only needed here: loaded when a dashboard opens (shipped beside PID 1, not bundled).
   const blessed = require('blessed') as typeof import('blessed');
+  // A serial line has no size (0×0): draw for the 80×24 every terminal manages.
+  const output = terminal.output as NodeJS.WriteStream;
+  if (!(output.columns > 0 && output.rows > 0)) Object.assign(output, { columns: 80, rows: 24 });
   const screen = blessed.screen({ input: terminal.input, output: terminal.output, terminal: 'xterm', smartCSR: true, warnings: false, title: 'NodeOS' });
   const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 2, tags: false });
   const table = blessed.listtable({
