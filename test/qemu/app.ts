@@ -44,8 +44,8 @@ const ROOT_PASSWORD = 'appliance-root';
 /** What a terminal shows, near enough: the output without escape sequences. */
 const screen = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07/g, ' ');
 
-async function screenShows(guest: Session, pattern: RegExp): Promise<void> {
-  const from = guest.output.length;
+/** Waits until what was drawn since `from` (by default: from now) shows the pattern. */
+async function screenShows(guest: Session, pattern: RegExp, from = guest.output.length): Promise<void> {
   for (const deadline = Date.now() + BOOT_MS; !pattern.test(screen(guest.output.slice(from))); ) {
     if (Date.now() > deadline || guest.child.exitCode !== null) throw new Error(`the screen never showed ${pattern}:\n${screen(guest.output.slice(-3000))}`);
     await new Promise((r) => setTimeout(r, 200));
@@ -105,7 +105,7 @@ t.test('an npm package as a PC appliance', async (t) => {
   // The console is the dashboard: the app, running, then healthy.
   await screenShows(guest, /app\s*running[^\n]*healthy/);
   t.match(screen(guest.output), /NAME\s*STATE\s*PID\s*RESTARTS\s*UP\s*CPU\s*MEM\s*HEALTH/, 'the dashboard lists the apps');
-  await screenShows(guest, /listening\s+on\s+8080/); // the selected app's last log lines
+  await screenShows(guest, /listening\s+on\s+8080/, 0); // the selected app's last log lines
   guest.send('r');
   await guest.expect(/users: app: restart requested/, BOOT_MS);
   await guest.expect(/users: app: started \(pid \d+\)/, BOOT_MS);
