@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
 import { APP_MARKER, SETTINGS_DIR } from '../src/users';
 import { parseHealthCheck, type HealthCheck } from '../src/health';
-import { exec } from './exec';
+import { exec, execAsync } from './exec';
 import { npmPackage } from './npm';
 import type { Owner } from './users-image';
 
@@ -144,10 +144,11 @@ export function initScript(home: string, command: string[], env: Record<string, 
 }
 
 /** The package as a folder: the folder given, or what npm packs for the spec. */
-function packageFolder(spec: string, work: string, npmDir: string, registry?: string): string {
+async function packageFolder(spec: string, work: string, npmDir: string, registry?: string): Promise<string> {
   if (existsSync(join(spec, 'package.json'))) return spec;
   const npm = join(npmDir, 'bin', 'npm-cli.js');
-  const tarball = exec('npm pack', process.execPath, [npm, 'pack', '--silent', '--pack-destination', work, spec, ...(registry ? [`--registry=${registry}`] : [])], { cwd: work }).trim().split('\n').pop()!;
+  const packed = await execAsync('npm pack', process.execPath, [npm, 'pack', '--silent', '--pack-destination', work, spec, ...(registry ? [`--registry=${registry}`] : [])], { cwd: work });
+  const tarball = packed.trim().split('\n').pop()!;
   mkdirSync(join(work, 'unpacked'));
   exec(`extract ${spec}`, 'tar', ['-xzf', join(work, tarball), '-C', join(work, 'unpacked')]);
   return join(work, 'unpacked', 'package');
@@ -161,7 +162,7 @@ function packageFolder(spec: string, work: string, npmDir: string, registry?: st
  */
 export async function appUsersTree(spec: string, options: { envFile?: string; registry?: string; withRoot?: boolean } = {}): Promise<{ dir: string; owners: Record<string, Owner>; settings: AppSettings; command: string[] }> {
   const work = mkdtempSync(join(tmpdir(), 'nodeos-app-'));
-  const source = packageFolder(spec, work, await npmPackage(), options.registry);
+  const source = await packageFolder(spec, work, await npmPackage(), options.registry);
   const pkg = JSON.parse(readFileSync(join(source, 'package.json'), 'utf8')) as AppPackage;
   const settings = appSettings(pkg, options.envFile ? parseEnvFile(readFileSync(options.envFile, 'utf8')) : {});
   const command = startCommand(pkg, (file) => existsSync(join(source, file)));

@@ -5,7 +5,11 @@
 import t from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appSettings, initScript, parseEnvFile, startCommand, type AppPackage } from '../../build/app';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { appSettings, appUsersTree, initScript, parseEnvFile, startCommand, type AppPackage } from '../../build/app';
+import { startRegistry } from '../fixtures/registry';
+import { writeFixturePackages } from '../fixtures/npm-tree';
 import { HealthMonitor, httpProbe, type Probe } from '../../src/health';
 import { memoryLog } from '../fixtures/fake-sys';
 
@@ -102,4 +106,19 @@ t.test('the HTTP probe: 2xx and 3xx are healthy, errors and slow answers are not
   t.same(await httpProbe(`${base}/down`)(1000), { ok: false, why: 'HTTP 503' });
   t.match(await httpProbe(`${base}/slow`)(100), { ok: false, why: /no answer in 100 ms/ });
   t.same(await httpProbe('http://127.0.0.1:1/')(1000), { ok: false, why: 'ECONNREFUSED' });
+});
+
+t.test('an npm spec: packed through npm from its registry, its bin the start, the appliance marker beside it', async (t) => {
+  const dir = t.testdir({ packages: {}, tarballs: {} });
+  const registry = await startRegistry(writeFixturePackages(join(dir, 'packages')), join(dir, 'tarballs'));
+  t.teardown(() => registry.close());
+  const tree = await appUsersTree('nodeos-fixture@1.2.3', { registry: `http://127.0.0.1:${registry.port}/`, withRoot: true });
+  t.teardown(() => rmSync(dirname(tree.dir), { recursive: true, force: true }));
+  t.same(tree.command, ['bin.js']);
+  t.same(tree.owners, { app: { uid: 1000, gid: 1000 }, root: { uid: 0, gid: 0 } });
+  t.same(readdirSync(tree.dir).sort(), ['.nodeos', 'app', 'root']);
+  t.ok(existsSync(join(tree.dir, 'app', 'bin.js')) && existsSync(join(tree.dir, 'app', 'package.json')), 'the package is the home');
+  t.match(readFileSync(join(tree.dir, 'app', 'init'), 'utf8'), /^#!\/bin\/node\n[^]*import\("file:\/\/\/home\/app\/bin\.js"\)/);
+  t.match(JSON.parse(readFileSync(join(tree.dir, '.nodeos', 'app.json'), 'utf8')), { name: 'nodeos-fixture', version: '1.2.3', user: 'app', command: ['bin.js'] });
+  t.equal(statSync(join(tree.dir, 'app')).mode & 0o777, 0o700);
 });
