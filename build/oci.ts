@@ -196,11 +196,11 @@ export async function ociArchive(arch: string, layers: readonly Layer[]): Promis
 /** Writes OUT/ARCH/nodeos-oci.tar and, beside it, nodeos-oci.json (what it holds: digests and sizes). */
 export async function buildOciImage(arch: string, dir: string, users?: UsersTree & { registry?: string }): Promise<OciImage> {
   const archive = join(dir, ARCHIVE);
+  mkdirSync(dir, { recursive: true });
   const tree = users && (await installUserDependencies(users.dir, archive, arch, users.registry));
   try {
     const { files, image } = await ociArchive(arch, await ociLayers(arch, users && tree ? { ...users, dir: tree } : undefined));
     const entries: CpioEntry[] = Object.entries(files).map(([path, data]) => ({ type: 'file', path, mode: 0o644, data }));
-    mkdirSync(dir, { recursive: true });
     writeFileSync(`${archive}.tmp`, tarBuffer(entries, sourceDateEpoch()));
     renameSync(`${archive}.tmp`, archive);
     const result = { ...image, archive };
