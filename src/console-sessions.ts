@@ -124,11 +124,18 @@ export class Consoles {
     }
   }
 
-  private dashboard(terminal: Terminal, canGoBack: boolean): Promise<DashboardEnd> {
-    if (!this.deps.dashboard) return Promise.resolve('back');
+  private async dashboard(terminal: Terminal, canGoBack: boolean): Promise<DashboardEnd> {
+    if (!this.deps.dashboard) return 'back';
     // dashboard.js is required only now: blessed is never loaded on a machine nobody looks at.
     const { runDashboard } = require('./dashboard') as typeof import('./dashboard');
-    return runDashboard(terminal, this.deps.dashboard, { canGoBack });
+    // Streams of its own, and fresh ones after: the REPL's readline leaves its input paused, blessed keeps
+    // its hold (listeners, modes) on what it drew on.
+    if (terminal.device) reopenTerminal(terminal);
+    this.deps.log.debug(`${terminal.name}: dashboard`);
+    const end = await runDashboard(terminal, this.deps.dashboard, { canGoBack });
+    this.deps.log.debug(`${terminal.name}: dashboard left (${end})`);
+    if (end !== 'ended' && terminal.device) reopenTerminal(terminal);
+    return end;
   }
 
   /** The banner, then a name and a password: the account when they are right. */

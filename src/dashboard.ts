@@ -87,6 +87,10 @@ export function runDashboard(terminal: Terminal, deps: DashboardDeps, { canGoBac
   const output = terminal.output as NodeJS.WriteStream;
   if (!(output.columns > 0 && output.rows > 0)) Object.assign(output, { columns: 80, rows: 24 });
   const screen = blessed.screen({ input: terminal.input, output: terminal.output, terminal: 'xterm', smartCSR: true, warnings: false, title: 'NodeOS' });
+  // blessed turns raw mode on and resumes its input only when the stream says it is not raw yet: a REPL that
+  // just closed on this terminal may have left it flagged raw, and paused.
+  if (terminal.input.isTTY) (terminal.input as NodeJS.ReadStream & { setRawMode(raw: boolean): void }).setRawMode(true);
+  terminal.input.resume();
   const header = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: 2, tags: false });
   const table = blessed.listtable({
     parent: screen,
@@ -94,7 +98,6 @@ export function runDashboard(terminal: Terminal, deps: DashboardDeps, { canGoBac
     left: 0,
     width: '100%',
     height: '40%',
-    keys: true,
     border: { type: 'line' },
     label: ' users ',
     style: { header: { bold: true }, cell: { selected: { inverse: true } } },
@@ -153,31 +156,42 @@ export function runDashboard(terminal: Terminal, deps: DashboardDeps, { canGoBac
 
   return new Promise((resolve) => {
     const timer = setInterval(render, REFRESH_MS);
+    let whole: ReturnType<typeof blessed.box> | undefined;
+    /** The keys, read from the terminal's bytes (blessed only draws: its key handling depends on the stream's past). */
+    const onData = (data: Buffer) => {
+      const key = data.toString('latin1');
+      if (whole) {
+        if (key === 'q' || key === '\x1b') {
+          whole.destroy();
+          whole = undefined;
+          render();
+        } else if (key === '\x1b[A' || key === 'k') (whole.scroll(-1), screen.render());
+        else if (key === '\x1b[B' || key === 'j') (whole.scroll(1), screen.render());
+        return;
+      }
+      if (key === '\x1b[A') (table.up(1), render());
+      else if (key === '\x1b[B') (table.down(1), render());
+      else if (key === 'r') act('restart');
+      else if (key === 's') act(selected()?.state === 'running' ? 'stop' : 'start');
+      else if (key === 'c') leave('console');
+      else if ((key === 'q' || key === '\x1b') && canGoBack) leave('back');
+      else if (key === 'l' && selected()) {
+        whole = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', border: { type: 'line' }, label: ` ${selected()!.name}: whole log (↑↓ scroll, q back) `, scrollable: true, alwaysScroll: true, content: safeLogs(selected()!.name, 100_000) });
+        whole.setScrollPerc(100);
+        screen.render();
+      }
+    };
+    const onEnd = () => leave('ended');
     const leave = (end: DashboardEnd) => {
       clearInterval(timer);
+      terminal.input.off('data', onData);
+      terminal.input.off('end', onEnd);
       screen.destroy();
       resolve(end);
     };
-    screen.key(['r'], () => act('restart'));
-    screen.key(['s'], () => act(selected()?.state === 'running' ? 'stop' : 'start'));
-    screen.key(['c'], () => leave('console'));
-    if (canGoBack) screen.key(['q', 'escape'], () => leave('back'));
-    screen.key(['l'], () => {
-      const chosen = selected();
-      if (!chosen) return;
-      const whole = blessed.box({ parent: screen, top: 0, left: 0, width: '100%', height: '100%', border: { type: 'line' }, label: ` ${chosen.name}: whole log (q back) `, scrollable: true, alwaysScroll: true, keys: true, vi: true, content: safeLogs(chosen.name, 100_000) });
-      whole.setScrollPerc(100);
-      whole.focus();
-      whole.key(['q', 'escape'], () => {
-        whole.destroy();
-        table.focus();
-        render();
-      });
-      screen.render();
-    });
+    terminal.input.on('data', onData);
+    terminal.input.once('end', onEnd);
     screen.on('resize', render);
-    terminal.input.once('end', () => leave('ended'));
-    table.focus();
     render();
   });
 }

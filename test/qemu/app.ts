@@ -115,8 +115,9 @@ t.test('an npm package as a PC appliance', async (t) => {
   // dashboard() from root's REPL, q back.
   guest.send('dashboard()\r');
   await screenShows(guest, /listening\s+on\s+8080/);
+  const leaving = screenShows(guest, /nodeos> /); // the prompt drawn after q, not the one before
   guest.send('q');
-  await guest.expect('nodeos> ', BOOT_MS);
+  await leaving;
   t.equal(await until(guest, "users()[0].health.state === 'healthy' && 'healthy'"), 'healthy', 'its health check passes');
 
   const fetch = () => execFileSync('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
