@@ -123,7 +123,9 @@ function piBoot(card: string, options: BootOptions): string[] {
     return join(boot, name);
   };
   // --append adds to cmdline.txt's line, as editing the card would; an initramfs given replaces the card's (the benchmark's).
-  const cmdline = [readFileSync(from('cmdline.txt'), 'utf8').trim(), options.append].filter(Boolean).join(' ');
+  // QEMU's bcm2835 watchdog resets the board the moment it is started (it does not count down): armed by
+  // PID 1 it would end every boot, so it stays off here (reboot(2) still goes through its driver).
+  const cmdline = [readFileSync(from('cmdline.txt'), 'utf8').trim(), 'nodeos.watchdog=off', options.append].filter(Boolean).join(' ');
   return [
     ...['-machine', PI_MACHINE.machine, '-m', '1G', '-smp', '4', ...accelArgs('tcg')],
     ...['-display', 'none', '-serial', 'null', '-serial', 'mon:stdio'], // Ctrl-A X quits, as with -nographic

@@ -104,6 +104,8 @@ class RotatingFileTransport extends Transport {
 
 /** Adds a file on the users partition as a destination, so the log survives reboots. */
 export function logToFile(log: Log, spec: LogFile = SYSTEM_LOG): void {
+  // Below the users partition's root, never creating it: a container without /home must not get one.
+  if (!existsSync(join(spec.dir, '..', '..'))) return log.warn(`log file: no ${join(spec.dir, '..', '..')}`);
   try {
     mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
     chmodSync(spec.dir, 0o700);
