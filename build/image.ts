@@ -1,14 +1,14 @@
 // `nodeos build`: kernel + initramfs + manifest.json for one architecture and
 // platform. Inputs are fingerprinted, so an unchanged image is not rebuilt.
 import { createHash } from 'node:crypto';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { spawn } from 'node:child_process';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
-import { initramfsEntries, type InitramfsInputs } from '../initramfs/layout';
+import { initramfsArchives, type InitramfsInputs } from '../initramfs/layout';
 import { npmEntries, treeEntries } from './npm';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
@@ -20,7 +20,8 @@ import { nodeDist, sharedLibraries, sysrootFor } from './node-binary';
 import { basename } from 'node:path';
 import { archInfo } from './versions';
 import { ensureAddon } from './addon';
-import { ADDON, BUNDLE, ENV, HELPERS, ROOT, SH } from './paths';
+import { ADDON, BOOT, BUNDLE, CACHE, ENV, HELPERS, ROOT, SH } from './paths';
+import { compileCacheEntries } from './compile-cache';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
 export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
@@ -41,10 +42,23 @@ function compressor(compression: Compression): NodeJS.ReadWriteStream[] {
   return [Duplex.from({ writable: zstd.stdin, readable: zstd.stdout })];
 }
 
-/** Writes the archive, compressed as asked; returns its size. */
-export async function writeInitramfs(entries: readonly CpioEntry[], file: string, compression: Compression = 'gzip'): Promise<number> {
+/** One archive compressed, kept in the cache by its content: a rebuild compresses only what changed. */
+async function compressedArchive(entries: readonly CpioEntry[], compression: Compression): Promise<string> {
+  const file = join(CACHE, 'initramfs', `${hash([compression, ...cpioChunks(entries, sourceDateEpoch())])}.cpio.${compression}`);
+  if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   await pipeline([Readable.from(cpioChunks(entries, sourceDateEpoch())), ...compressor(compression), createWriteStream(`${file}.tmp`)]);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Writes the archives one after the other (the kernel unpacks a concatenation), each compressed as asked; returns the size. */
+export async function writeInitramfs(archives: readonly (readonly CpioEntry[])[], file: string, compression: Compression = 'gzip'): Promise<number> {
+  const parts = await Promise.all(archives.map((entries) => compressedArchive(entries, compression)));
+  mkdirSync(dirname(file), { recursive: true });
+  await pipeline(async function* () {
+    for (const part of parts) yield* createReadStream(part);
+  }, createWriteStream(`${file}.tmp`));
   renameSync(`${file}.tmp`, file);
   return statSync(file).size;
 }
@@ -57,11 +71,14 @@ export async function nodeInputs(arch: string) {
 
 /** Everything of the initramfs but the kernel's modules: node, PID 1 and its helpers, npm. */
 export async function systemInputs(arch: string): Promise<InitramfsInputs & { version: string }> {
-  for (const file of [BUNDLE, ADDON, ...HELPERS, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
+  for (const file of [BOOT, BUNDLE, ADDON, ...HELPERS, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
   const node = await nodeInputs(arch);
+  const [boot, init] = [readFileSync(BOOT), readFileSync(BUNDLE)];
   return {
     ...node,
-    init: readFileSync(BUNDLE),
+    boot,
+    init,
+    compileCache: compileCacheEntries({ arch, node: (await nodeDist(arch)).stripped, nodeVersion: node.version, boot, init }),
     addon: readFileSync(await ensureAddon(arch)),
     helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
     packages: unbundled(),
@@ -101,10 +118,10 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   // The custom kernel has every driver built in: no modules (nor their firmware) in its archive.
   const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release, modulesOf(platform.modules));
   const firmware = await firmwareFiles(modules?.modules.flatMap((m) => m.firmware) ?? [], modules ? platform.firmware : []);
-  const entries = initramfsEntries({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
+  const archives = initramfsArchives({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
-  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression, ...cpioChunks(entries, sourceDateEpoch())]);
+  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression, ...archives.flatMap((entries) => [...cpioChunks(entries, sourceDateEpoch())])]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
@@ -113,14 +130,14 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   let initramfs: Manifest['initramfs'];
   if (kernelChoice === 'custom') {
     const cpio = join(dir, INITRAMFS_FILE.none);
-    await progress('writing initramfs (to embed)', () => writeInitramfs(entries, cpio, 'none'));
+    await progress('writing initramfs (to embed)', () => writeInitramfs(archives, cpio, 'none'));
     const custom = await customKernel(cpio);
     copyFileSync(custom.image, join(dir, 'vmlinuz'));
     rmSync(cpio);
     kernelInfo = { path: 'vmlinuz', package: 'linux-source (custom, initramfs embedded)', version: custom.version };
   } else {
     const file = INITRAMFS_FILE[platform.compression];
-    const bytes = await progress(`writing initramfs (${platform.compression})`, () => writeInitramfs(entries, join(dir, file), platform.compression));
+    const bytes = await progress(`writing initramfs (${platform.compression})`, () => writeInitramfs(archives, join(dir, file), platform.compression));
     copyFileSync(kernel.image, join(dir, 'vmlinuz'));
     kernelInfo = { path: 'vmlinuz', package: kernel.package, version: kernel.version };
     initramfs = { path: file, bytes };

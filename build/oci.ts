@@ -12,7 +12,7 @@ import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { CpioEntry } from '../initramfs/cpio';
-import { INIT_PATH, mountPoints, runtimeEntries, systemEntries } from '../initramfs/layout';
+import { BOOT_PATH, mountPoints, runtimeEntries, systemEntries } from '../initramfs/layout';
 import { CONTAINER, PLATFORM_ENV } from '../src/container';
 import { PASSWD_FILE } from '../src/passwd';
 import { SETTINGS_DIR } from '../src/users';
@@ -82,7 +82,7 @@ export function imageConfig(arch: string, diffIds: readonly string[], history: r
     architecture: archInfo(arch).ociArch,
     os: 'linux',
     config: {
-      Entrypoint: ['/bin/node', `/${INIT_PATH}`],
+      Entrypoint: ['/bin/node', `/${BOOT_PATH}`],
       Env: ['PATH=/usr/bin:/bin', `${PLATFORM_ENV}=${CONTAINER}`],
       WorkingDir: '/',
       StopSignal: 'SIGTERM',

@@ -6,6 +6,8 @@ import { join, resolve } from 'node:path';
 export const ROOT = resolve(__dirname, '..');
 export const DIST = join(ROOT, 'dist');
 export const BUNDLE = join(DIST, 'init.js');
+/** /init: turns on the bundle's compile cache and loads it. */
+export const BOOT = join(DIST, 'boot.js');
 export const ADDON = join(DIST, 'nodeos.node');
 /** What PID 1 runs for users, installed beside it (lib/nodeos/). */
 export const HELPERS = ['launch.js', 'session.js', 'sftp-server.js', 'log-writer.js'].map((name) => join(DIST, name));

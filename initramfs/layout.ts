@@ -1,6 +1,7 @@
 // What a NodeOS root holds, as archive entries, in three parts: the runtime
 // (the node binary and the shared libraries it links, npm, /bin/sh,
-// /usr/bin/env), the system (PID 1's bundle at /lib/nodeos/init.js with the
+// /usr/bin/env), the system (PID 1's bundle at /lib/nodeos/init.js, the /init
+// that loads it with its compile cache, with the
 // addon and the programs it runs beside it), and what only a kernel's PID 1
 // needs (the /init symlink the kernel runs, the device nodes it opens before
 // devtmpfs is mounted, name files leading to the tmpfs PID 1 writes). The
@@ -24,8 +25,12 @@ export interface RuntimeInputs {
 }
 
 export interface SystemInputs {
-  /** The PID 1 program, a script starting with #!/bin/node. */
+  /** The PID 1 program (its bundle). */
   init: Buffer;
+  /** What the kernel runs as /init (a #!/bin/node script): it turns the compile cache on and loads init. */
+  boot: Buffer;
+  /** V8's compiled code for init, under lib/nodeos/compile-cache (none when the build could not make it). */
+  compileCache?: readonly CpioEntry[];
   /** The syscall addon, loaded from beside init.js. */
   addon?: Buffer;
   /** Programs PID 1 runs, beside init.js: the users' launcher, a login session, the SFTP server (file name → content). */
@@ -39,7 +44,13 @@ export interface InitramfsInputs extends RuntimeInputs, SystemInputs {
   extra?: readonly CpioEntry[];
 }
 
-export const INIT_PATH = 'lib/nodeos/init.js';
+/** PID 1's folder: its bundle, the /init that loads it, the addon and the programs it runs. */
+export const SYSTEM_DIR = 'lib/nodeos';
+export const INIT_FILE = 'init.js';
+export const BOOT_FILE = 'boot.js';
+export const INIT_PATH = `${SYSTEM_DIR}/${INIT_FILE}`;
+/** What starts PID 1: the kernel's /init, a container's entrypoint. */
+export const BOOT_PATH = `${SYSTEM_DIR}/${BOOT_FILE}`;
 
 /** The mount points every NodeOS root has, and a world-writable /tmp. */
 export const mountPoints = (): CpioEntry[] => [
@@ -61,9 +72,13 @@ export function runtimeEntries(inputs: RuntimeInputs): CpioEntry[] {
 }
 
 export function systemEntries(inputs: SystemInputs): CpioEntry[] {
-  const entries: CpioEntry[] = [{ type: 'file', path: INIT_PATH, mode: 0o755, data: inputs.init }];
-  if (inputs.addon) entries.push({ type: 'file', path: 'lib/nodeos/nodeos.node', mode: 0o755, data: inputs.addon });
-  for (const [name, data] of Object.entries(inputs.helpers ?? {})) entries.push({ type: 'file', path: `lib/nodeos/${name}`, mode: 0o644, data });
+  const entries: CpioEntry[] = [
+    { type: 'file', path: BOOT_PATH, mode: 0o755, data: inputs.boot },
+    { type: 'file', path: INIT_PATH, mode: 0o755, data: inputs.init },
+    ...(inputs.compileCache ?? []),
+  ];
+  if (inputs.addon) entries.push({ type: 'file', path: `${SYSTEM_DIR}/nodeos.node`, mode: 0o755, data: inputs.addon });
+  for (const [name, data] of Object.entries(inputs.helpers ?? {})) entries.push({ type: 'file', path: `${SYSTEM_DIR}/${name}`, mode: 0o644, data });
   entries.push(...(inputs.packages ?? []));
   return entries;
 }
@@ -73,7 +88,7 @@ const kernelEntries = (): CpioEntry[] => [
   { type: 'char', path: 'dev/console', mode: 0o600, major: 5, minor: 1 },
   { type: 'char', path: 'dev/null', mode: 0o666, major: 1, minor: 3 },
   { type: 'char', path: 'dev/kmsg', mode: 0o644, major: 1, minor: 11 },
-  { type: 'symlink', path: 'init', target: INIT_PATH },
+  { type: 'symlink', path: 'init', target: BOOT_PATH },
   // The system is read-only: the name files PID 1 writes live in a tmpfs (src/net/resolver.ts).
   { type: 'symlink', path: 'etc/resolv.conf', target: `${NET_DIR}/resolv.conf` },
   { type: 'symlink', path: 'etc/hosts', target: `${NET_DIR}/hosts` },
@@ -81,4 +96,19 @@ const kernelEntries = (): CpioEntry[] => [
 
 export function initramfsEntries(inputs: InitramfsInputs): CpioEntry[] {
   return withParents([...mountPoints(), ...kernelEntries(), ...runtimeEntries(inputs), ...systemEntries(inputs), ...(inputs.extra ?? [])]);
+}
+
+/** Built from our sources: PID 1's folder, /bin/sh and /usr/bin/env. */
+const fromOurSources = (entry: CpioEntry) => entry.path.startsWith(`${SYSTEM_DIR}/`) || entry.path === 'bin/sh' || entry.path === 'usr/bin/env';
+
+/**
+ * The initramfs as archives the kernel unpacks one after the other (it takes
+ * a concatenation): what the Node, npm and kernel packages give, then what
+ * our sources build, small and last. A rebuild after an edit compresses only
+ * the second (build/image.ts keeps each compressed by its content).
+ */
+export function initramfsArchives(inputs: InitramfsInputs): CpioEntry[][] {
+  const entries = initramfsEntries(inputs);
+  const ours = entries.filter((e) => e.type !== 'dir' && fromOurSources(e));
+  return [entries.filter((e) => !ours.includes(e)), withParents(ours)];
 }

@@ -2,7 +2,6 @@
 // fetches, or a command run as the user), every intervalS while the app runs.
 // `failures` in a row and the app is ended (SIGKILL: it is not answering);
 // the supervisor then restarts it through its normal backoff.
-import http from 'node:http';
 import type { Log } from './log';
 
 export interface HealthCheck {
@@ -56,6 +55,8 @@ export const httpProbe =
   (url: string): Probe =>
   (timeoutMs) =>
     new Promise((resolve) => {
+      // Required here: node:http is for appliances with a health check, not on every boot's path.
+      const http = require('node:http') as typeof import('node:http');
       const request = http.get(url, { timeout: timeoutMs }, (response) => {
         response.resume();
         const status = response.statusCode ?? 0;

@@ -1,14 +1,19 @@
 // One logger for PID 1: "nodeos: step: message" on every console and, once
 // /dev is mounted, as one /dev/kmsg record per line ("<prio>nodeos: …") so our
 // lines sit in dmesg beside the kernel's, with its timestamps.
+//
+// Lines go to sinks (the consoles, /dev/kmsg, a file). Until PID 1 is ready
+// they are written to the sinks directly; from then on winston carries them
+// (each sink one of its transports). winston and its formats are loaded only
+// then: their start-up cost is not on the boot path.
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import winston from 'winston';
-import Transport from 'winston-transport';
+import type { Logger } from 'winston';
 import type { LogLevel } from './config';
 
 // syslog priorities: the kernel keeps them and `dmesg` filters by them.
 const PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
+const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 interface Entry {
   level: LogLevel;
@@ -16,23 +21,26 @@ interface Entry {
   step?: string;
 }
 
+/** A destination of log lines. */
+interface Sink {
+  write(entry: Entry): void;
+  close?(): void;
+}
+
 const line = (entry: Entry) => `nodeos: ${entry.step ? `${entry.step}: ` : ''}${entry.message}`;
 
-class KmsgTransport extends Transport {
-  constructor(private readonly fd: number) {
-    super();
-  }
+class KmsgSink implements Sink {
+  constructor(private readonly fd: number) {}
 
-  override log(entry: Entry, done: () => void): void {
+  write(entry: Entry): void {
     try {
       writeSync(this.fd, `<${PRIORITY[entry.level]}>${line(entry)}\n`);
     } catch {
       // The kernel drops records over its size limit (EINVAL): the console still has them.
     }
-    done();
   }
 
-  override close(): void {
+  close(): void {
     closeSync(this.fd);
   }
 }
@@ -41,17 +49,50 @@ class KmsgTransport extends Transport {
 let kernelEchoesBelow = 0;
 
 /** Our stdout until the consoles are open, then each of them (asked each time: a console's streams are reopened after a logout). */
-class ConsolesTransport extends Transport {
+class ConsolesSink implements Sink {
   outputs: () => NodeJS.WritableStream[] = () => [process.stdout];
 
-  override log(entry: Entry, done: () => void): void {
+  write(entry: Entry): void {
     if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const output of this.outputs()) output.write(`${line(entry)}\n`);
-    done();
   }
 }
 
-const consoles = new ConsolesTransport();
-const root = winston.createLogger({ levels: { error: 0, warn: 1, info: 2, debug: 3 }, level: 'info', transports: [consoles] });
+const consoles = new ConsolesSink();
+const sinks: Sink[] = [consoles];
+let level: LogLevel = 'info';
+/** Set by useWinston(): from then on every line goes through it. */
+let winstonLogger: Logger | undefined;
+
+function emit(entry: Entry): void {
+  if (winstonLogger) winstonLogger.log(entry);
+  else if (LEVELS[entry.level] <= LEVELS[level]) for (const sink of sinks) sink.write(entry);
+}
+
+function addSink(sink: Sink): void {
+  sinks.push(sink);
+  winstonLogger?.add(transportFor(sink));
+}
+
+/** A winston transport writing to a sink (winston-transport is loaded with winston, after ready). */
+function transportFor(sink: Sink) {
+  const Transport = require('winston-transport') as typeof import('winston-transport');
+  return new (class extends Transport {
+    override log(entry: Entry, done: () => void): void {
+      sink.write(entry);
+      done();
+    }
+
+    override close(): void {
+      sink.close?.();
+    }
+  })();
+}
+
+/** Hands the log to winston (after ready: its loading is not on the boot path). */
+export function useWinston(): void {
+  const winston = require('winston') as typeof import('winston');
+  winstonLogger = winston.createLogger({ levels: LEVELS, level, transports: sinks.map(transportFor) });
+}
 
 /** PID 1's own log on the users partition: a root-only system folder (a dot-folder, never a user). */
 export const SYSTEM_LOG: LogFile = { dir: '/home/.nodeos/log', file: 'nodeos.log', maxBytes: 1 << 20, files: 5 };
@@ -66,23 +107,22 @@ export interface LogFile {
 }
 
 /**
- * A winston transport that appends each line to a file (synchronously: PID
- * 1's lines are few, and none may be lost in a burst, which winston's own
- * file transport does while it rotates), rotating by size under a total cap.
+ * Appends each line to a file (synchronously: PID 1's lines are few, and none
+ * may be lost in a burst, which winston's own file transport does while it
+ * rotates), rotating by size under a total cap.
  */
-class RotatingFileTransport extends Transport {
+class RotatingFileSink implements Sink {
   private size: number;
   private readonly path: string;
 
   constructor(private readonly spec: LogFile) {
-    super();
     this.path = join(spec.dir, spec.file);
     this.size = existsSync(this.path) ? statSync(this.path).size : 0;
   }
 
   private rotated = (n: number) => join(this.spec.dir, this.spec.file.replace(/(\.log)?$/, `${n}$1`));
 
-  override log(entry: Entry, done: () => void): void {
+  write(entry: Entry): void {
     const text = `${new Date().toISOString()} ${entry.level} ${line(entry)}\n`;
     try {
       if (this.size > 0 && this.size + Buffer.byteLength(text) > this.spec.maxBytes) this.rotate();
@@ -91,7 +131,6 @@ class RotatingFileTransport extends Transport {
     } catch {
       // A full or read-only partition: the consoles and dmesg still have the line.
     }
-    done();
   }
 
   private rotate(): void {
@@ -109,7 +148,7 @@ export function logToFile(log: Log, spec: LogFile = SYSTEM_LOG): void {
   try {
     mkdirSync(spec.dir, { recursive: true, mode: 0o700 });
     chmodSync(spec.dir, 0o700);
-    root.add(new RotatingFileTransport(spec));
+    addSink(new RotatingFileSink(spec));
   } catch (err) {
     log.warn(`log file: ${(err as Error).message}`);
   }
@@ -129,11 +168,13 @@ export interface Log {
 
 /** A logger whose lines are prefixed with the boot step or concern they come from. */
 export function logger(step: string): Log {
-  return root.child({ step }) as unknown as Log;
+  const at = (level: LogLevel) => (message: string) => emit({ level, message, step });
+  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug') };
 }
 
-export function setLogLevel(level: LogLevel): void {
-  root.level = level;
+export function setLogLevel(wanted: LogLevel): void {
+  level = wanted;
+  if (winstonLogger) winstonLogger.level = wanted;
 }
 
 /**
@@ -149,7 +190,7 @@ export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
     log.warn(`kernel log unavailable: ${(err as Error).message}`);
     return;
   }
-  root.add(new KmsgTransport(fd));
+  addSink(new KmsgSink(fd));
   if (process.stdout.isTTY) kernelEchoesBelow = consoleLoglevel();
 }
 

@@ -8,10 +8,9 @@
 // Two stages, one program: in the initramfs PID 1 loads drivers, finds the
 // users partition and switches to the real root, executing itself again
 // there (same pid) as the system stage, which starts the users' inits.
-import { performance } from 'node:perf_hooks';
 import { DEFAULTS, readConfig, type Config } from './config';
 import { setHostname } from './hostname';
-import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, logToFile, setLogLevel } from './log';
+import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, logToFile, setLogLevel, useWinston } from './log';
 import { openTerminals, stdioTerminal, type Terminal } from './consoles';
 import { mountAll, PSEUDO_FILESYSTEMS, realSeams } from './mounts';
 import { Reaper } from './reaper';
@@ -33,6 +32,7 @@ import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
+import { compileCacheProblem } from './compile-cache';
 
 const log = logger('boot');
 const HOTPLUG_POLL_MS = 5000;
@@ -65,7 +65,7 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
-  for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
+  for (const warning of [...(problem ? [problem] : []), ...config.warnings, ...compileCacheWarnings()]) log.warn(warning);
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
     setHostname(sys, config.hostname, logger('hostname'));
@@ -93,7 +93,7 @@ async function bootContainer(exit: (code: number) => void): Promise<void> {
   setLogLevel(config.logLevel);
   terminals = process.stdin.isTTY ? [stdioTerminal()] : [];
   log.info(`container mode: ${terminals.length ? 'REPL on this terminal' : 'no terminal (docker run -it for the REPL)'}; users from /home`);
-  for (const warning of config.warnings) log.warn(warning);
+  for (const warning of [...config.warnings, ...compileCacheWarnings()]) log.warn(warning);
   if (config.hostname !== DEFAULTS.hostname) setHostname(sys, config.hostname, logger('hostname')); // else the engine's name stays
   const isolation = maySysAdmin();
   if (!isolation) log.warn('no CAP_SYS_ADMIN: users run as themselves without new privileges, in closed homes, but share the container\'s /tmp and /proc (--cap-add SYS_ADMIN gives each a private view)');
@@ -159,6 +159,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms`);
+  useWinston(); // loaded now, off the boot path
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
 }
@@ -203,6 +204,12 @@ function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authentic
 function watchForDevices(sys: Sys): void {
   const loader = new ModuleLoader(sys, logger('modules'));
   setInterval(() => loader.coldplug(), HOTPLUG_POLL_MS);
+}
+
+/** The compile cache spares every boot compiling PID 1 (src/boot.ts); without it boot is slower, not broken. */
+function compileCacheWarnings(): string[] {
+  const problem = compileCacheProblem();
+  return problem ? [`compile cache: ${problem}`] : [];
 }
 
 /** A container that cannot boot ends, saying why (stderr, and Kubernetes' termination log): its engine decides what next. */

@@ -4,7 +4,6 @@
 // driver loaded (a virtio disk after virtio_pci) are found by looking again.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { Log } from './log';
 import { MODULE_INIT, type Sys } from './sys';
 

@@ -3,12 +3,14 @@
 // nothing else. Never a fast hash, never the password. The file must belong
 // to its user and be readable by no one else (root reads it anyway), as ssh
 // insists for its own files.
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { ScryptOptions } from 'node:crypto';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { readOwnFile, SETTINGS_DIR } from './users';
 
-const scrypt = promisify(scryptCallback) as (password: string, salt: Buffer, keylen: number, options: ScryptOptions) => Promise<Buffer>;
+// node:crypto is required when a password is checked or set, not when PID 1 loads (it is no part of boot).
+const crypto = () => require('node:crypto') as typeof import('node:crypto');
+const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
+  new Promise<Buffer>((resolve, reject) => crypto().scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 
 export const PASSWD_FILE = 'passwd';
 /** 2^15 × r 8 = 32 MiB and a fraction of a second per try: slow for guessing, bearable at a login. */
@@ -45,14 +47,14 @@ export function parsePasswordHash(text: string): PasswordHash {
 export const formatPasswordHash = ({ ln, r, p, salt, hash }: PasswordHash) => `$scrypt$ln=${ln},r=${r},p=${p}$${salt.toString('base64')}$${hash.toString('base64')}\n`;
 
 export async function hashPassword(password: string, cost = DEFAULT_COST): Promise<string> {
-  const salt = randomBytes(SALT_BYTES);
+  const salt = crypto().randomBytes(SALT_BYTES);
   return formatPasswordHash({ ...cost, salt, hash: await scrypt(password, salt, KEY_BYTES, scryptOptions(cost)) });
 }
 
 /** True when the password matches; the comparison takes the same time wherever they differ. */
 export async function verifyPassword(stored: PasswordHash, password: string): Promise<boolean> {
   const candidate = await scrypt(password, stored.salt, stored.hash.length, scryptOptions(stored));
-  return timingSafeEqual(candidate, stored.hash);
+  return crypto().timingSafeEqual(candidate, stored.hash);
 }
 
 /** Spent on names that have no password, so a reply's timing does not tell which names exist. */

@@ -2,7 +2,7 @@
 // power control, the one thing a NodeOS machine always offers. Each console
 // gets its own globals, so `console.log` prints where it was typed. What runs
 // when it closes is the console's business (console-sessions.ts).
-import repl, { type REPLServer } from 'node:repl';
+import type { REPLServer } from 'node:repl';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
 import type { Log } from './log';
@@ -55,6 +55,9 @@ export class ConsoleRepl {
     if (this.stopped) return Promise.resolve('stopped');
     const { input, output } = this.terminal;
     const terminal = Boolean(input.isTTY && output.isTTY);
+    // Required here, not imported: node:repl is the heaviest module PID 1 uses and no
+    // part of boot (nor can it be in a startup snapshot); it loads when a console first needs it.
+    const repl = require('node:repl') as typeof import('node:repl');
     const server = repl.start({
       prompt: PROMPT,
       input,

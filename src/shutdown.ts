@@ -2,7 +2,6 @@
 // grace period, kill the rest, flush, unmount in reverse mount order, and only
 // then ask the kernel to reboot, halt or power off. In a container the mounts
 // are the engine's and the last step is PID 1's exit status.
-import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Log } from './log';

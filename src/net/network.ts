@@ -4,7 +4,6 @@
 // servers; and RELEASE of every lease at shutdown. Nothing here waits for the
 // network: leases come in the background and never delay `ready`.
 import { networkInterfaces } from 'node:os';
-import { performance } from 'node:perf_hooks';
 import type { Config, InterfaceConfig } from '../config';
 import type { Log } from '../log';
 import type { Sys } from '../sys';

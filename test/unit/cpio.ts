@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { cpioBuffer, withParents, type CpioEntry } from '../../initramfs/cpio';
-import { INIT_PATH, initramfsEntries } from '../../initramfs/layout';
+import { BOOT_PATH, INIT_PATH, initramfsEntries } from '../../initramfs/layout';
 
 const sample: CpioEntry[] = withParents([
   { type: 'file', path: '/bin/node', mode: 0o755, data: Buffer.from('#!fake\n') },
@@ -76,18 +76,22 @@ t.test('bad archives are refused', async (t) => {
   t.throws(() => cpioBuffer([{ ...file, path: '/' }], 0), /empty path/);
 });
 
-t.test('the NodeOS layout: /init → the bundle, node, console, mount points', async (t) => {
+t.test('the NodeOS layout: /init → the loader beside the bundle and its compile cache, node, console, mount points', async (t) => {
   const entries = initramfsEntries({
     node: Buffer.from('node'),
     libs: [{ path: '/lib64/ld-linux-x86-64.so.2', data: Buffer.from('ld') }],
-    init: Buffer.from('#!/bin/node\n'),
+    boot: Buffer.from('#!/bin/node\n'),
+    init: Buffer.from('bundle'),
+    compileCache: [{ type: 'file', path: 'lib/nodeos/compile-cache/v/1', mode: 0o644, data: Buffer.from('v8') }],
     addon: Buffer.from('addon'),
   });
   const listing = cpioList(cpioBuffer(entries, 0));
   for (const expected of [
-    `lrwxrwxrwx 0 0 18 init -> ${INIT_PATH}`,
+    `lrwxrwxrwx 0 0 18 init -> ${BOOT_PATH}`,
     '-rwxr-xr-x 0 0 4 bin/node',
-    `-rwxr-xr-x 0 0 12 ${INIT_PATH}`,
+    `-rwxr-xr-x 0 0 12 ${BOOT_PATH}`,
+    `-rwxr-xr-x 0 0 6 ${INIT_PATH}`,
+    '-rw-r--r-- 0 0 2 lib/nodeos/compile-cache/v/1',
     '-rwxr-xr-x 0 0 5 lib/nodeos/nodeos.node',
     '-rwxr-xr-x 0 0 2 lib64/ld-linux-x86-64.so.2',
     'crw------- 0 0 5,1 dev/console',

@@ -1,0 +1,13 @@
+// /init, the first JavaScript the kernel runs (and a container's entrypoint):
+// it turns on Node's compile cache, V8's bytecode for PID 1's bundle made by
+// the build with this very node (build/compile-cache.ts), then loads the
+// bundle. Without it V8 parses and compiles the whole bundle at every boot,
+// the largest part of PID 1's start-up after Node's own. A cache that is
+// missing or made by another node is no failure: V8 then compiles from
+// source, as if there were none, and PID 1 logs it (src/compile-cache.ts).
+import { enableCompileCache } from 'node:module';
+import { join } from 'node:path';
+import { COMPILE_CACHE_DIR } from './compile-cache';
+
+enableCompileCache({ directory: join(__dirname, COMPILE_CACHE_DIR), portable: true });
+require('./init.js');
