@@ -7,10 +7,10 @@
 // none, a prompt, is timed by its arrival on the host against the arrival
 // of "Run /init" in the same boot, for ours and the floor's alike.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { nodeInputs, writeInitramfs, type Compression } from '../build/image';
+import { INITRAMFS_FILE, nodeInputs, writeInitramfs, type Compression } from '../build/image';
 import { readManifest } from '../build/manifest';
 import { BUNDLE, ROOT } from '../build/paths';
 import { bootGuest, type BootOptions } from '../build/qemu';
@@ -56,7 +56,7 @@ const RUN_INIT = 'Run \\/init as init process';
 /** The floor image: our initramfs's node and libraries, /init replaced; written once per content. */
 async function floorInitramfs(manifestPath: string, floor: keyof typeof FLOORS, compression: Compression = 'gzip'): Promise<string> {
   const node = await nodeInputs(readManifest(manifestPath).arch);
-  const path = join(dirname(manifestPath), `floor-${floor}.cpio.${compression}`);
+  const path = join(dirname(manifestPath), `floor-${floor}-${INITRAMFS_FILE[compression]}`);
   await writeInitramfs([initramfsEntries({ node: node.node, libs: node.libs, boot: Buffer.from(FLOORS[floor]), init: Buffer.alloc(0) })], path, compression);
   return path;
 }
@@ -241,14 +241,19 @@ function rebuild(out: string, arch: string): { buildMs: number; imageMs: number;
   }
 }
 
-/** The image's archive recompressed as zstd -19, for the choice of compression. */
-function asZstd(manifestPath: string): string {
+const COMPRESSIONS = ['gzip', 'zstd'] as const;
+type Measured = (typeof COMPRESSIONS)[number];
+const COMMANDS: Record<Measured, { decompress: string; compress: string }> = { gzip: { decompress: 'gzip -dc', compress: 'gzip -9' }, zstd: { decompress: 'zstd -dcq', compress: 'zstd -19 -T0 -q' } };
+
+/** The image's initramfs in each compression (the image's own, and the same archive recompressed), for the choice between them. */
+function bothCompressions(manifestPath: string): Record<Measured, string> {
   const dir = dirname(manifestPath);
   const source = join(dir, readManifest(manifestPath).initramfs!.path);
-  const zstd = join(dir, 'bench-initramfs.cpio.zst');
-  if (source.endsWith('.zst')) copyFileSync(source, zstd);
-  else execFileSync('sh', ['-c', 'gzip -dc "$1" | zstd -19 -T0 -q -f -o "$2"', 'sh', source, zstd]);
-  return zstd;
+  const own: Measured = source.endsWith('.zst') ? 'zstd' : 'gzip';
+  const other: Measured = own === 'zstd' ? 'gzip' : 'zstd';
+  const recompressed = join(dir, `bench-${INITRAMFS_FILE[other]}`);
+  execFileSync('sh', ['-c', `${COMMANDS[own].decompress} "$1" | ${COMMANDS[other].compress} > "$2"`, 'sh', source, recompressed]);
+  return { [own]: source, [other]: recompressed } as Record<Measured, string>;
 }
 
 export async function bootBenchmark(manifestPath: string, runs: number, out: string) {
@@ -256,7 +261,8 @@ export async function bootBenchmark(manifestPath: string, runs: number, out: str
   if (!manifest.initramfs) throw new Error('bench: the floor comparison needs an image with a separate initramfs (--kernel debian)');
   const floors = { marker: await floorInitramfs(manifestPath, 'marker'), repl: await floorInitramfs(manifestPath, 'repl') };
   const users = usersImage(manifestPath, manifest.arch);
-  const zstd = asZstd(manifestPath);
+  const archives = bothCompressions(manifestPath);
+  const own: Measured = manifest.initramfs.path.endsWith('.zst') ? 'zstd' : 'gzip';
   const samples: { marker: number[]; repl: number[]; ready: number[]; prompt: number[]; unpack: Record<string, number[]>; users: Awaited<ReturnType<typeof bootWithUsers>>[] } = {
     marker: [],
     repl: [],
@@ -271,13 +277,13 @@ export async function bootBenchmark(manifestPath: string, runs: number, out: str
     const plain = await bootWithoutUsers(manifestPath);
     samples.ready.push(plain.readyMs);
     samples.prompt.push(plain.promptMs);
-    samples.unpack[manifest.initramfs.path.endsWith('.zst') ? 'zstd' : 'gzip'].push(plain.unpackMs);
-    const other = manifest.initramfs.path.endsWith('.zst') ? undefined : await bootWithoutUsers(manifestPath, zstd);
-    if (other) samples.unpack.zstd.push(other.unpackMs);
+    samples.unpack[own].push(plain.unpackMs);
+    const other = COMPRESSIONS.find((c) => c !== own)!;
+    samples.unpack[other].push((await bootWithoutUsers(manifestPath, archives[other])).unpackMs);
     samples.users.push(await bootWithUsers(manifestPath, users));
   }
   const pick = <T>(f: (s: (typeof samples.users)[number]) => T) => samples.users.map(f);
-  const sizes = await imageSizes(manifestPath, zstd);
+  const sizes = await imageSizes(manifestPath, own, archives);
   const rss = median(pick((s) => s.rss.pid1Kb / s.rss.nodeKb));
   const reaped = median(pick((s) => s.orphans.reapedMs));
   const poweroff = median(pick((s) => s.poweroffMs));
@@ -303,11 +309,9 @@ export async function bootBenchmark(manifestPath: string, runs: number, out: str
 }
 
 /** The image's initramfs and the floor's (node + libraries), as gzip -9 and as zstd -19. */
-async function imageSizes(manifestPath: string, zstd: string) {
-  const manifest = readManifest(manifestPath);
-  const image = join(dirname(manifestPath), manifest.initramfs!.path);
-  const compression: Compression = image.endsWith('.zst') ? 'zstd' : 'gzip';
-  const bytes = { gzip: compression === 'gzip' ? statSync(image).size : NaN, zstd: statSync(zstd).size };
-  const floor = { gzip: statSync(await floorInitramfs(manifestPath, 'marker', 'gzip')).size, zstd: statSync(await floorInitramfs(manifestPath, 'marker', 'zstd')).size };
-  return { compression, bytes: bytes[compression], overFloorBytes: bytes[compression] - floor[compression], gzip: { bytes: bytes.gzip, floorBytes: floor.gzip }, zstd: { bytes: bytes.zstd, floorBytes: floor.zstd } };
+async function imageSizes(manifestPath: string, own: Measured, archives: Record<Measured, string>) {
+  const each = async (compression: Measured) => ({ bytes: statSync(archives[compression]).size, floorBytes: statSync(await floorInitramfs(manifestPath, 'marker', compression)).size });
+  const [gzip, zstd] = [await each('gzip'), await each('zstd')];
+  const image = own === 'gzip' ? gzip : zstd;
+  return { compression: own, bytes: image.bytes, overFloorBytes: image.bytes - image.floorBytes, gzip, zstd };
 }

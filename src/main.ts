@@ -39,7 +39,11 @@ const HOTPLUG_POLL_MS = 5000;
 /** The consoles PID 1 serves, once open; until then (and in the emergency) our stdio. */
 let terminals: Terminal[] = [];
 
+/** ms from node's start until PID 1's modules were loaded and its first line ran (ready's line says it). */
+let loadedMs = 0;
+
 function main(): void {
+  loadedMs = performance.now();
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
   const exit = process.exit.bind(process); // a container's PID 1 ends by exiting: kept before it is refused to everyone else
   surviveErrors(); // an exception in PID 1 must not become a kernel panic
@@ -65,7 +69,8 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
-  for (const warning of [...(problem ? [problem] : []), ...config.warnings, ...compileCacheWarnings()]) log.warn(warning);
+  for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
+  noteCompileCache();
   const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
   if (stage === 'initramfs') {
     setHostname(sys, config.hostname, logger('hostname'));
@@ -93,7 +98,8 @@ async function bootContainer(exit: (code: number) => void): Promise<void> {
   setLogLevel(config.logLevel);
   terminals = process.stdin.isTTY ? [stdioTerminal()] : [];
   log.info(`container mode: ${terminals.length ? 'REPL on this terminal' : 'no terminal (docker run -it for the REPL)'}; users from /home`);
-  for (const warning of [...config.warnings, ...compileCacheWarnings()]) log.warn(warning);
+  for (const warning of config.warnings) log.warn(warning);
+  noteCompileCache();
   if (config.hostname !== DEFAULTS.hostname) setHostname(sys, config.hostname, logger('hostname')); // else the engine's name stays
   const isolation = maySysAdmin();
   if (!isolation) log.warn('no CAP_SYS_ADMIN: users run as themselves without new privileges, in closed homes, but share the container\'s /tmp and /proc (--cap-add SYS_ADMIN gives each a private view)');
@@ -158,7 +164,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
   handleSignals(power, machine.signals);
-  log.info(`ready in ${Math.round(performance.now())} ms`);
+  log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
   useWinston(); // loaded now, off the boot path
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
@@ -207,9 +213,9 @@ function watchForDevices(sys: Sys): void {
 }
 
 /** The compile cache spares every boot compiling PID 1 (src/boot.ts); without it boot is slower, not broken. */
-function compileCacheWarnings(): string[] {
+function noteCompileCache(): void {
   const problem = compileCacheProblem();
-  return problem ? [`compile cache: ${problem}`] : [];
+  if (problem) log.info(`compile cache: ${problem}`);
 }
 
 /** A container that cannot boot ends, saying why (stderr, and Kubernetes' termination log): its engine decides what next. */

@@ -51,6 +51,7 @@ export class Network {
   private readonly resolver: Resolver;
   private readonly sysfs: string;
   private poll: NodeJS.Timeout | undefined;
+  private firstScan: NodeJS.Immediate | undefined;
   private dns: string[] = [];
   private ntp: string[] = [];
 
@@ -72,12 +73,14 @@ export class Network {
     this.resolver.writeHosts(this.config.hostname);
     this.refresh();
     if (this.config.net === 'off') this.log.info('nodeos.net=off: only loopback and interfaces named by nodeos.net.IF=');
-    this.scan();
+    // Links and leases come up in the background: the first look is taken once PID 1's boot has run to ready.
+    this.firstScan = setImmediate(() => this.scan());
     this.poll = setInterval(() => this.scan(), LINK_POLL_MS);
   }
 
   /** Shutdown: every lease released, every address taken off. */
   async stop(): Promise<void> {
+    clearImmediate(this.firstScan); // a shutdown right at boot brings no link up after it
     clearInterval(this.poll);
     const all = [...this.managed.values()];
     this.managed.clear();

@@ -37,7 +37,7 @@ t.test('the PC image', async (t) => {
   spawnSync('dd', [`if=${disk}`, `of=${esp}`, 'bs=512', `skip=${table.partitions[0].start}`, `count=${table.partitions[0].size}`, 'status=none']);
   t.match(mtype(esp, '/loader/entries/nodeos.conf'), `options ${manifest.cmdline}\n`);
   t.match(mtype(esp, '/syslinux/syslinux.cfg'), `APPEND ${manifest.cmdline}\n`);
-  t.match(mtype(esp, '/syslinux/syslinux.cfg'), 'LINUX /vmlinuz\n  INITRD /initramfs.cpio.gz');
+  t.match(mtype(esp, '/syslinux/syslinux.cfg'), 'LINUX /vmlinuz\n  INITRD /initramfs.cpio.zst');
 
   const boot = (t: Test, options: BootOptions) => {
     const guest = bootGuest(manifestPath, { pcDisk: disk, ...options });

@@ -165,6 +165,7 @@ t.test('networking at boot: loopback first, then each link as the command line s
   const ntp: string[][] = [];
   const network = new Network(sys, config, memoryLog(), (servers) => ntp.push(servers), { sysfs: `${dir}/net`, netDir: `${dir}/run` });
   network.start();
+  await new Promise(setImmediate); // links come up once the boot step has returned
   await network.stop();
   t.same(sys.trace, [
     'link_set(lo, up, 0)',
@@ -177,4 +178,12 @@ t.test('networking at boot: loopback first, then each link as the command line s
   t.match(readFileSync(`${dir}/run/resolv.conf`, 'utf8'), /^nameserver 10\.9\.2\.53$/m);
   t.match(readFileSync(`${dir}/run/hosts`, 'utf8'), /^127\.0\.1\.1\tgolden$/m);
   t.same(ntp, [], 'no time servers: the clock is not asked to sync');
+
+  // A shutdown asked for before the first look at the links: none is brought up after it.
+  const early = fakeSys();
+  const stopped = new Network(early, config, memoryLog(), () => {}, { sysfs: `${dir}/net`, netDir: `${dir}/run` });
+  stopped.start();
+  await stopped.stop();
+  await new Promise(setImmediate);
+  t.same(early.trace, ['link_set(lo, up, 0)', 'address_add(lo, 127.0.0.1/8)', 'address_add(lo, ::1/128)'], 'only loopback, before the stop');
 });
