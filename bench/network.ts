@@ -48,9 +48,10 @@ export async function networkBenchmark(manifestPath: string, runs: number) {
   const withoutNic: number[] = [];
   const lease: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const [start, selecting, ready, bound] = await kernelTimestamps(
+    // Links are first looked at once PID 1 is ready, so the DHCP lines come after it.
+    const [start, ready, selecting, bound] = await kernelTimestamps(
       manifestPath,
-      [READY[0], 'nodeos: net: eth0: selecting', READY[1], 'nodeos: net: eth0: bound'],
+      [READY[0], READY[1], 'nodeos: net: eth0: selecting', 'nodeos: net: eth0: bound'],
       TIMEOUT_MS,
       { net: 'user' },
     );

@@ -5,9 +5,9 @@
 // A container's PID 1 (the image from build/oci.ts) skips what is the
 // kernel's and the engine's and goes straight to the users of /home.
 //
-// Two stages, one program: in the initramfs PID 1 loads drivers, finds the
-// users partition and switches to the real root, executing itself again
-// there (same pid) as the system stage, which starts the users' inits.
+// In the initramfs PID 1 loads drivers, finds the users partition and
+// switches to the real root (the same process goes on there), then starts
+// the users' inits.
 import { DEFAULTS, readConfig, type Config } from './config';
 import { setHostname } from './hostname';
 import { attachKmsg, keepEveryKmsgLine, logger, logToConsoles, logToFile, setLogLevel, useWinston } from './log';
@@ -24,7 +24,7 @@ import { CONTAINER_SIGNAL_ACTIONS, disableCtrlAltDel, handleSignals, SIGNAL_ACTI
 import { containerEnding, detectContainer, maySysAdmin, writeTerminationLog } from './container';
 import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
-import { prepareRoot, STAGE_ENV, switchRoot } from './switch-root';
+import { prepareRoot, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
 import { PROGRAMS, startUsers, type UserServices } from './user-services';
 import type { SshServer } from './ssh/server';
@@ -71,17 +71,14 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   logToConsoles(() => terminals.map((t) => t.output));
   for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
   noteCompileCache();
-  const stage = process.env[STAGE_ENV] === 'system' ? 'system' : 'initramfs';
-  if (stage === 'initramfs') {
-    setHostname(sys, config.hostname, logger('hostname'));
-    disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
-    if (config.single) log.info('single-user mode: emergency REPL only');
-    else await leaveInitramfs(sys, config); // returns only when there is no users partition
-  }
+  setHostname(sys, config.hostname, logger('hostname'));
+  disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
+  if (config.single) log.info('single-user mode: emergency REPL only');
+  const usersPartition = !config.single && (await leaveInitramfs(sys, config));
   await startSystem(sys, config, {
-    users: stage === 'system' ? { isolation: true } : undefined,
+    users: usersPartition ? { isolation: true } : undefined,
     ownsMachine: true,
-    savedClock: stage === 'system',
+    savedClock: usersPartition,
     signals: SIGNAL_ACTIONS,
     ending: kernelEnding(sys),
   });
@@ -170,22 +167,23 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   consoles.start();
 }
 
-/** Drivers, the users partition, and the switch to the real root (which re-executes PID 1). */
-async function leaveInitramfs(sys: Sys, config: Config): Promise<void> {
+/** Drivers, the users partition, and the switch to the real root: whether it happened. */
+async function leaveInitramfs(sys: Sys, config: Config): Promise<boolean> {
   const loader = new ModuleLoader(sys, logger('modules'));
   for (const module of config.modules) loader.load(module);
   const device = await findUsersPartition(config, loader, logger('users'));
   if (!device) {
     log.warn('no users partition: this system is ephemeral, changes are lost at power-off');
-    return;
+    return false;
   }
   try {
     prepareRoot(sys, (target) => mountUsersPartition(sys, loader, device, target, config, logger('users')));
   } catch (err) {
     log.error(`${(err as Error).message}: staying in the initramfs (ephemeral)`);
-    return;
+    return false;
   }
   switchRoot(sys, logger('switch-root'));
+  return true;
 }
 
 /** The SSH server, when there is a users partition to keep its host key and hold the accounts. */

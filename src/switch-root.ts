@@ -3,18 +3,18 @@
 // tmpfs, move the mounts into it, MS_MOVE it onto / and chroot. The system's
 // folders are not copied into it (125 MiB, most of a second per 40 MiB on a
 // slow machine): each is bind-mounted there, read-only, from the ramfs,
-// which stays in memory underneath as it would as a copy. Then PID 1
-// executes itself again from the new root, so it starts clean (its pid
-// stays 1).
+// which stays in memory underneath as it would as a copy. PID 1 then goes on
+// in the new root: its files there are the very ones it runs from, so unlike
+// busybox (which executes another program) there is nothing to execute
+// again, and a second Node start would only cost time.
 import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSync, chmodSync, lchownSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from './log';
-import { execve, MNT, MS, type Sys } from './sys';
+import { MNT, MS, type Sys } from './sys';
 
 export const NEW_ROOT = '/newroot';
 /** Mounts carried over into the new root (/tmp included: its files survive the switch). */
 export const MOVED_MOUNTS = ['/dev', '/proc', '/sys', '/run', '/tmp'];
-export const STAGE_ENV = 'NODEOS_STAGE';
 
 /**
  * The initramfs's top level into the new root: folders bind-mounted
@@ -70,8 +70,8 @@ export function prepareRoot(sys: Sys, mountHome: (target: string) => void): void
   }
 }
 
-/** Binds the system into the prepared root, enters it and executes PID 1 again there. */
-export function switchRoot(sys: Sys, log: Log): never {
+/** Binds the system into the prepared root and enters it. */
+export function switchRoot(sys: Sys, log: Log): void {
   const bound = step('binding the system', () => bindSystem(sys, '/', NEW_ROOT, new Set([NEW_ROOT, '/home', ...MOVED_MOUNTS])));
   log.info(`system folders bound read-only into the new root: ${bound.join(' ')}`);
   for (const dir of MOVED_MOUNTS) mkdirSync(join(NEW_ROOT, dir), { recursive: true, mode: 0o755 });
@@ -84,6 +84,5 @@ export function switchRoot(sys: Sys, log: Log): never {
     sys.chroot('.');
     process.chdir('/');
   });
-  log.info('switched root; executing PID 1 again from it');
-  return step('re-executing /init', () => execve('/bin/node', ['/bin/node', '/init'], { ...process.env, [STAGE_ENV]: 'system' }));
+  log.info('switched root: the users partition is /home');
 }

@@ -24,7 +24,7 @@ t.test('arm64 under virt: the REPL, the addon, the users fixture, power-off', as
 
   const guest = bootGuest(manifest, { users: image, net: 'none', append: 'nodeos.shutdown_timeout=3000' });
   t.teardown(() => guest.child.kill('SIGKILL'));
-  await guest.expect('switched root; executing PID 1 again', BOOT_MS);
+  await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
   t.same(await guest.value('[process.arch, process.pid]'), ['arm64', 1], 'arm64, as PID 1');
   t.match(await guest.value("fs.readFileSync('/proc/mounts', 'utf8')"), /^\/dev\/vda \/home ext4 /m, 'the addon mounted the users partition');

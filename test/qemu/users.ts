@@ -21,7 +21,7 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   t.teardown(() => guest.child.kill('SIGKILL'));
   await guest.expect(/modules: loaded virtio_blk/, BOOT_MS);
   await guest.expect('users partition: /dev/vda (ext4, LABEL=nodeos-users)', BOOT_MS);
-  await guest.expect('switched root; executing PID 1 again', BOOT_MS);
+  await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
   await checkUsers(t, guest);
 
