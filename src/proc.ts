@@ -1,5 +1,5 @@
 // The process table, read from /proc: what the reaper, shutdown and ps() see.
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 export interface ProcessInfo {
   pid: number;
@@ -29,16 +29,37 @@ export function parseStat(text: string): ProcessInfo {
 }
 
 export function listProcesses(proc = '/proc'): ProcessInfo[] {
+  return statsOf(readdirSync(proc).filter((name) => /^\d+$/.test(name)), proc);
+}
+
+function statsOf(pids: readonly string[], proc: string): ProcessInfo[] {
   const list: ProcessInfo[] = [];
-  for (const name of readdirSync(proc)) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of pids) {
     try {
-      list.push(parseStat(readFileSync(`${proc}/${name}/stat`, 'utf8')));
+      list.push(parseStat(readFileSync(`${proc}/${pid}/stat`, 'utf8')));
     } catch {
       // It exited while we looked.
     }
   }
   return list;
+}
+
+/**
+ * This process's children, zombies included, from each of its threads'
+ * `children` list: with thousands of processes about, no scan of all of
+ * /proc at every SIGCHLD. Kernels without CONFIG_PROC_CHILDREN: the scan.
+ */
+export function listChildren(proc = '/proc'): ProcessInfo[] {
+  if (!existsSync(`${proc}/self/task/${process.pid}/children`)) return listProcesses(proc).filter((p) => p.ppid === process.pid);
+  const pids = new Set<string>();
+  for (const task of readdirSync(`${proc}/self/task`)) {
+    try {
+      for (const pid of readFileSync(`${proc}/self/task/${task}/children`, 'utf8').split(' ')) if (pid.trim()) pids.add(pid.trim());
+    } catch {
+      // A thread that ended while we looked.
+    }
+  }
+  return statsOf([...pids], proc);
 }
 
 /** The command line of a process, or [name] for kernel threads and zombies. */

@@ -4,24 +4,31 @@
 // status; instead we remember which pids Node spawned and reap only the rest.
 import { ChildProcess } from 'node:child_process';
 import type { Log } from './log';
-import { listProcesses, type ProcessInfo } from './proc';
+import { listChildren, type ProcessInfo } from './proc';
 import { WNOHANG, type Sys, type WaitResult } from './sys';
 
 export class Reaper {
   /** Children that Node's child_process owns and will reap itself. */
   readonly owned = new Set<ChildProcess>();
   private readonly ownedPids = new Set<number>();
+  private pending: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly sys: Sys,
     private readonly log: Log,
-    private readonly processes: () => ProcessInfo[] = listProcesses,
+    private readonly processes: () => ProcessInfo[] = listChildren,
   ) {}
 
   /** Tracks Node's spawns and reaps orphans whenever a child changes state. */
   start(): void {
     this.trackChildProcesses();
-    process.on('SIGCHLD', () => this.reap());
+    // A burst of exits is many signals: one look at our children answers them all.
+    process.on('SIGCHLD', () => {
+      this.pending ??= setImmediate(() => {
+        this.pending = undefined;
+        this.reap();
+      });
+    });
     this.reap();
   }
 
