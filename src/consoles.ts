@@ -63,9 +63,10 @@ export function reopenTerminal(terminal: Terminal): void {
 /**
  * The terminals to serve: the kernel's consoles when the kernel is ours,
  * those that open (a console= naming a missing serial port is skipped, with
- * its reason); our stdio when none does.
+ * its reason); our stdio when none does. `open` are those already served:
+ * kept, and not opened twice (a console whose driver came later joins them).
  */
-export function openTerminals(ownsKernel: boolean, log: Log, active = ACTIVE_CONSOLES): Terminal[] {
+export function openTerminals(ownsKernel: boolean, log: Log, active = ACTIVE_CONSOLES, open: readonly Terminal[] = []): Terminal[] {
   if (!ownsKernel) return [stdioTerminal()];
   let names: string[] = [];
   try {
@@ -73,13 +74,15 @@ export function openTerminals(ownsKernel: boolean, log: Log, active = ACTIVE_CON
   } catch (err) {
     log.warn(`cannot list the consoles (${(err as Error).message}); serving /dev/console only`);
   }
-  const terminals: Terminal[] = [];
+  const terminals = open.filter((t) => t.device);
   for (const name of names) {
+    if (terminals.some((t) => t.name === name)) continue;
     try {
       terminals.push(openTerminal(name));
     } catch (err) {
       log.warn(`console ${name} skipped: ${(err as Error).message}`);
     }
   }
-  return terminals.length ? terminals : [stdioTerminal()];
+  if (terminals.length) return terminals;
+  return open.length ? [...open] : [stdioTerminal()];
 }

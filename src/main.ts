@@ -75,6 +75,7 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
   const usersPartition = !config.single && (await leaveInitramfs(sys, config));
+  terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
     users: usersPartition ? { isolation: true } : undefined,
     ownsMachine: true,
