@@ -1,8 +1,8 @@
 // What a NodeOS root holds, as archive entries, in three parts: the runtime
 // (the node binary and the shared libraries it links, npm, /bin/sh,
-// /usr/bin/env), the system (PID 1's bundle at /lib/nodeos/init.js, the /init
-// that loads it with its compile cache, with the
-// addon and the programs it runs beside it), and what only a kernel's PID 1
+// /usr/bin/env), the system (PID 1's bundle at /lib/nodeos/init.js, its
+// compile cache and boot.js that loads both, the addon and the programs it
+// runs beside it), and what only a kernel's PID 1
 // needs (the /init symlink the kernel runs, the device nodes it opens before
 // devtmpfs is mounted, name files leading to the tmpfs PID 1 writes). The
 // initramfs is all three; a container image is the first two as layers
