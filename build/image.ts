@@ -44,7 +44,7 @@ function compressor(compression: Compression): NodeJS.ReadWriteStream[] {
 
 /** One archive compressed, kept in the cache by its content: a rebuild compresses only what changed. */
 async function compressedArchive(entries: readonly CpioEntry[], compression: Compression): Promise<string> {
-  const file = join(CACHE, 'initramfs', `${hash([compression, ...cpioChunks(entries, sourceDateEpoch())])}.cpio.${compression}`);
+  const file = join(CACHE, 'initramfs', `${hashOf([digest(compression), ...archiveDigests(entries)])}.cpio.${compression}`);
   if (existsSync(file)) return file;
   mkdirSync(dirname(file), { recursive: true });
   await pipeline([Readable.from(cpioChunks(entries, sourceDateEpoch())), ...compressor(compression), createWriteStream(`${file}.tmp`)]);
@@ -121,7 +121,8 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   const archives = initramfsArchives({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
-  const fingerprint = hash([arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression, ...archives.flatMap((entries) => [...cpioChunks(entries, sourceDateEpoch())])]);
+  const settings = [arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression].map(digest);
+  const fingerprint = hashOf([...settings, ...archives.flatMap(archiveDigests)]);
   if (existsSync(path)) {
     const old = readManifest(path);
     if (old.fingerprint === fingerprint && existsSync(join(dir, old.kernel.path))) return { manifest: old, path, built: false };
@@ -157,8 +158,22 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   return { manifest, path, built: true };
 }
 
-function hash(parts: readonly (string | Buffer)[]): string {
+const digest = (part: string | Buffer) => createHash('sha256').update(part).digest();
+
+/** A hash of parts from their digests. */
+function hashOf(digests: readonly Buffer[]): string {
   const h = createHash('sha256');
-  for (const part of parts) h.update(createHash('sha256').update(part).digest());
+  for (const d of digests) h.update(d);
   return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * Each archive's chunks digested once: the image's fingerprint and the
+ * compressed archive's cache key are both made of them (120 MB, hashed once per build).
+ */
+const digested = new WeakMap<readonly CpioEntry[], Buffer[]>();
+function archiveDigests(entries: readonly CpioEntry[]): Buffer[] {
+  let digests = digested.get(entries);
+  if (!digests) digested.set(entries, (digests = [...cpioChunks(entries, sourceDateEpoch())].map(digest)));
+  return digests;
 }
