@@ -29,6 +29,10 @@ export interface Config {
   readonly userMemoryMax: string;
   /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
   readonly userPidsMax: string;
+  /** nodeos.uid_min= — the lowest uid a user's folder may have (default 1000); below are system uids, refused. */
+  readonly uidMin: number;
+  /** nodeos.user_gids=any — a user's folder may have another group than its uid (default own: the same; never 0). */
+  readonly anyGid: boolean;
   /** nodeos.user_log_max= — each user's init.log is rotated past this (K/M suffix); init.log.1 keeps one more. */
   readonly userLogMax: string;
   /**
@@ -83,6 +87,8 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   userMemoryMax: '75%',
   userPidsMax: '1024',
   userLogMax: '1M',
+  uidMin: 1000,
+  anyGid: false,
   console: 'auto',
   watchdog: 60,
   ssh: 22,
@@ -210,6 +216,15 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   user_log_max: {
     field: 'userLogMax',
     parse: (v) => (v !== undefined && /^\d+[KM]?$/.test(v) && toBytes(v, 0) >= 4096 ? v : new Problem(`expected bytes (K/M suffix, at least 4K), got ${show(v)}`)),
+  },
+  uid_min: {
+    field: 'uidMin',
+    parse: (v) => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 60000 ? Number(v) : new Problem(`expected a uid (1-60000), got ${show(v)}`)),
+  },
+  user_gids: {
+    field: 'anyGid',
+    parse: (v) => (v === 'any' ? true : v === 'own' ? false : new Problem(`expected own or any, got ${show(v)}`)),
+    current: (settings) => (settings.anyGid ? 'any' : 'own'),
   },
   hostname: {
     field: 'hostname',

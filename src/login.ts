@@ -6,16 +6,19 @@
 import { DECOY, readUserPassword, verifyPassword, type PasswordHash } from './passwd';
 import type { LoginGuard } from './login-guard';
 import type { Log } from './log';
-import { findAccount, type Account } from './users';
+import { findAccount, type Account, type AccountPolicy } from './users';
 
 export interface Authenticator {
+  /** The account a name stands for, when it may be one (for keys, sessions): the same rules as the users' inits. */
+  account(name: string): Account | undefined;
   /** The account when the password is right (and the user not locked); undefined otherwise, after the guard's delay. */
   authenticate(name: string, password: string, source: string): Promise<Account | undefined>;
   /** Whether anyone can log in by password at all; every broken passwd file is logged. */
   anyPassword(names: readonly string[]): boolean;
 }
 
-export function authenticator(guard: LoginGuard, log: Log, sleep: (ms: number) => Promise<void>, homes = '/home'): Authenticator {
+export function authenticator(guard: LoginGuard, log: Log, sleep: (ms: number) => Promise<void>, policy: AccountPolicy, homes = '/home'): Authenticator {
+  const account = (name: string) => findAccount(name, policy, homes);
   /** The stored hash, or undefined (no file, or a broken one: logged, and then no login by password). */
   const storedHash = (account: Account | undefined): PasswordHash | undefined => {
     if (!account) return undefined;
@@ -27,8 +30,9 @@ export function authenticator(guard: LoginGuard, log: Log, sleep: (ms: number) =
     }
   };
   return {
+    account,
     async authenticate(name, password, source) {
-      const account = findAccount(name, homes);
+      const account = findAccount(name, policy, homes);
       const who = account?.name ?? '(unknown)'; // typed names are not logged: they may be passwords typed too early
       const verdict = guard.check(who, source);
       if (!verdict.allowed && verdict.reason === 'wait') await sleep(verdict.retryInMs);
@@ -50,6 +54,6 @@ export function authenticator(guard: LoginGuard, log: Log, sleep: (ms: number) =
       await sleep(delayMs);
       return undefined;
     },
-    anyPassword: (names) => names.filter((name) => storedHash(findAccount(name, homes)) !== undefined).length > 0,
+    anyPassword: (names) => names.filter((name) => storedHash(account(name)) !== undefined).length > 0,
   };
 }

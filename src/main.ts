@@ -134,7 +134,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
   const users = machine.users ? startUsers(config, logger('users'), { isolation: machine.users.isolation }) : undefined;
   if (users && machine.ownsMachine) watchForDevices(sys);
-  const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms));
+  const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;
   // The watchdog is disarmed only at the very end: a shutdown that hangs is caught too.
   const ending: Ending = { ...machine.ending, finish: (action, log) => (watchdog?.stop(), machine.ending.finish(action, log)) };

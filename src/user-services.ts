@@ -16,6 +16,8 @@ import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Pro
 import { proxyEnvironment } from './net/proxy';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
+/** Folders that are not users are named in the log up to this many, then counted. */
+const MAX_SKIPPED_LINES = 20;
 
 export interface UserServices {
   status(): (Status & { uid: number; health?: HealthStatus })[];
@@ -148,8 +150,9 @@ function healthMonitor(user: Account, service: Service, spec: (leaf: string, pro
 }
 
 export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true } = {}): UserServices {
-  const { users, skipped } = discoverUsers(homes);
-  for (const reason of skipped) log.warn(`not started: ${reason}`);
+  const { users, skipped } = discoverUsers(config, homes);
+  for (const reason of skipped.slice(0, MAX_SKIPPED_LINES)) log.warn(`not started: ${reason}`);
+  if (skipped.length > MAX_SKIPPED_LINES) log.warn(`not started: ${skipped.length - MAX_SKIPPED_LINES} more folders (a log line each would flood the console)`);
   if (users.length === 0) log.warn(`no user with an init in ${homes}`);
   const cgroups = setupCgroups(log);
   const logMaxBytes = toBytes(config.userLogMax, totalmem());

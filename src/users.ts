@@ -1,6 +1,6 @@
 // The users: every top-level folder of the users partition is one. Its owner
 // gives the uid and gid; its `init` is what runs. `root` comes first.
-import { lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /** Who a top-level folder is: its name, its owner's uid and gid, the folder. */
@@ -79,31 +79,95 @@ const lstatExists = (path: string) => {
   }
 };
 
-const isUserName = (name: string) => !name.startsWith('.') && !NOT_USERS.has(name) && !name.includes('/') && name.length > 0;
+/** Who may be a user at all: the documented floor of uids and whether groups may differ from uids. */
+export interface AccountPolicy {
+  /** nodeos.uid_min: uids below are the system's (Debian's FIRST_UID is 1000). */
+  uidMin: number;
+  /** nodeos.user_gids=any: a folder's group may be another than its uid (never 0). */
+  anyGid: boolean;
+}
+export const DEFAULT_POLICY: AccountPolicy = { uidMin: 1000, anyGid: false };
 
-/** The account a name stands for (a top-level folder, not a symlink), or undefined; for logging in, init or not. */
-export function findAccount(name: string, homes = '/home'): Account | undefined {
-  if (!isUserName(name)) return undefined;
+/** Longer names are refused (useradd's limit too): they end up in cgroup and mount paths and on login prompts. */
+const MAX_NAME_BYTES = 32;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+const hex = (bytes: Iterable<number>) => [...bytes].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+
+/** A name as it can be logged: printable text as is; control characters, backslashes and bytes that are not UTF-8 as \xNN. */
+export function escapeName(raw: Uint8Array): string {
+  try {
+    return [...utf8.decode(raw)].map((c) => (CONTROL.test(c) || c === '\\' ? hex(Buffer.from(c)) : c)).join('');
+  } catch {
+    return [...raw].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : hex([b]))).join('');
+  }
+}
+
+/**
+ * What a top-level entry's name says: silently not a user (dot-folders,
+ * lost+found), refused (names that cannot be shown or used safely), or a name.
+ */
+export function readName(raw: Uint8Array): { name: string } | { ignore: true } | { problem: string } {
+  let name: string;
+  try {
+    name = utf8.decode(raw);
+  } catch {
+    return { problem: 'the name is not UTF-8' };
+  }
+  if (name.startsWith('.') || NOT_USERS.has(name)) return { ignore: true };
+  if (CONTROL.test(name)) return { problem: 'the name has control characters' };
+  if (name.includes('/') || name.length === 0) return { problem: 'not a name' };
+  if (raw.length > MAX_NAME_BYTES) return { problem: `the name is longer than ${MAX_NAME_BYTES} bytes` };
+  return { name };
+}
+
+/**
+ * Why a top-level entry may not be an account (undefined: it may). Only the
+ * folder named root runs as root; nobody else gets uid or gid 0, a system
+ * uid, or (unless allowed) a group other than their own, whoever owns a folder.
+ */
+export function accountProblem(name: string, stat: Stats, policy: AccountPolicy): string | undefined {
+  if (stat.isSymbolicLink()) return 'a symlink, not a folder';
+  if (!stat.isDirectory()) return 'not a folder';
+  const owner = `${stat.uid}:${stat.gid}`;
+  if (name === 'root') return stat.uid === 0 && stat.gid === 0 ? undefined : `owned by ${owner}, not 0:0: refused`;
+  if (stat.uid === 0 || stat.gid === 0) return `owned by ${owner}: only the folder named root runs as root; refused`;
+  if (stat.uid < policy.uidMin) return `owned by uid ${stat.uid}, a system uid (below nodeos.uid_min=${policy.uidMin}): refused`;
+  if (stat.gid !== stat.uid && !policy.anyGid) return `its group ${stat.gid} is not its uid ${stat.uid} (nodeos.user_gids=any allows that): refused`;
+  return undefined;
+}
+
+/** The account a name stands for (a top-level folder that may be one), or undefined; for logging in, init or not. */
+export function findAccount(name: string, policy: AccountPolicy, homes = '/home'): Account | undefined {
+  const read = readName(Buffer.from(name));
+  if (!('name' in read) || read.name !== name) return undefined;
   const home = join(homes, name);
   try {
     const stat = lstatSync(home);
-    return stat.isDirectory() ? { name, uid: stat.uid, gid: stat.gid, home } : undefined;
+    return accountProblem(name, stat, policy) ? undefined : { name, uid: stat.uid, gid: stat.gid, home };
   } catch {
     return undefined;
   }
 }
 
-export function discoverUsers(homes = '/home'): Discovery {
+/** The users of a homes folder, root first, then by name (the order they start in, and stop in reversed). */
+export function discoverUsers(policy: AccountPolicy, homes = '/home'): Discovery {
   const users: User[] = [];
   const skipped: string[] = [];
-  const names = readdirSync(homes).filter(isUserName);
-  // root first, then by name: the order users start in (and, reversed, stop in).
+  const names: string[] = [];
+  for (const raw of readdirSync(homes, { encoding: 'buffer' })) {
+    const read = readName(raw);
+    if ('name' in read) names.push(read.name);
+    else if ('problem' in read) skipped.push(`${escapeName(raw)}: ${read.problem}`);
+  }
   names.sort((a, b) => (a === 'root' ? -1 : b === 'root' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     const home = join(homes, name);
     const stat = lstatSync(home);
-    if (!stat.isDirectory()) {
-      skipped.push(`${name}: not a folder`);
+    const problem = accountProblem(name, stat, policy);
+    if (problem) {
+      skipped.push(`${name}: ${problem}`);
       continue;
     }
     try {

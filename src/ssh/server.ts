@@ -18,7 +18,7 @@ import type { Authenticator } from '../login';
 import type { Log } from '../log';
 import type { Sys } from '../sys';
 import { spawnLaunched, type Program } from '../user-services';
-import { findAccount, readOwnFile, type Account } from '../users';
+import { readOwnFile, type Account } from '../users';
 import { findKey, parseAuthorizedKeys } from './authorized-keys';
 import { loadHostKey, type HostKey } from './host-key';
 
@@ -33,7 +33,6 @@ export interface SshOptions {
   passwordAuth: boolean;
   /** Where the host key is kept (root-only). */
   keyDir: string;
-  homes?: string;
 }
 
 export interface SshDeps {
@@ -165,7 +164,7 @@ export class SshServer {
 
   /** The account and its key's restrictions when ctx proves who it is; nothing secret is logged. */
   private async authenticate(ctx: AuthContext, ip: string, tried: Set<string>): Promise<{ account: Account; noPty: boolean } | undefined> {
-    const account = findAccount(ctx.username, this.options.homes);
+    const account = this.deps.auth.account(ctx.username);
     const who = account ? ctx.username : 'an unknown name';
     if (ctx.method === 'publickey') {
       tried.add(`publickey for ${who}`);

@@ -30,9 +30,9 @@ t.test('settings: defaults, the environment file over package.json, every proble
     pidsMax: 64,
   });
   const error = t.throws(() =>
-    appSettings({ name: 'bad', nodeos: { user: 'root', uid: 0, ports: [80, 70000], health: { url: 'ftp://x', command: ['true'] }, memoryMax: 'lots', colour: 'red' } }),
+    appSettings({ name: 'bad', nodeos: { user: 'root', uid: 0, gid: 1001, ports: [80, 70000], health: { url: 'ftp://x', command: ['true'] }, memoryMax: 'lots', colour: 'red' } }),
   ) as Error;
-  for (const problem of [/nodeos.colour: unknown/, /nodeos.user: "root" is not an ordinary user name/, /nodeos.uid: 0 must be an integer from 1000/, /nodeos.ports: must be a list of port numbers/, /nodeos.health: give a url or a command/, /nodeos.health.url: "ftp:\/\/x" is not an http:\/\/ URL/, /nodeos.memoryMax: "lots" is not a size/]) {
+  for (const problem of [/nodeos.colour: unknown/, /nodeos.user: "root" is not an ordinary user name/, /nodeos.uid: 0 must be an integer from 1000/, /nodeos.gid: 1001 is not the uid \(0\)/, /nodeos.ports: must be a list of port numbers/, /nodeos.health: give a url or a command/, /nodeos.health.url: "ftp:\/\/x" is not an http:\/\/ URL/, /nodeos.memoryMax: "lots" is not a size/]) {
     t.match(error.message, problem);
   }
   t.throws(() => parseEnvFile('GOOD=1\nnot a line\n'), /env file line 2: expected KEY=VALUE/);

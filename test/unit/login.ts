@@ -93,7 +93,7 @@ t.test('guessing: each failure makes its source wait longer; five in a row lock 
 
 t.test('what the consoles offer', async (t) => {
   const homes = t.testdir({ alice: {}, bob: {} });
-  const auth = (withPassword: string[]) => ({ authenticate: async () => undefined, anyPassword: (names: readonly string[]) => names.some((n) => withPassword.includes(n)) });
+  const auth = (withPassword: string[]) => ({ account: () => undefined, authenticate: async () => undefined, anyPassword: (names: readonly string[]) => names.some((n) => withPassword.includes(n)) });
   const tty = { name: 'ttyS0', device: '/dev/ttyS0' } as never;
   const stdio = { name: 'console' } as never;
   const log = memoryLog();
@@ -110,7 +110,7 @@ t.test('what the consoles offer', async (t) => {
 t.test('an appliance shows its dashboard; any machine can be asked to', async (t) => {
   const dir = t.testdir({ appliance: { app: {}, '.nodeos': { 'app.json': '{"name":"hello"}' } }, plain: { alice: {} } });
   const [homes, plain] = [`${dir}/appliance`, `${dir}/plain`];
-  const auth = { authenticate: async () => undefined, anyPassword: () => false };
+  const auth = { account: () => undefined, authenticate: async () => undefined, anyPassword: () => false };
   const tty = { name: 'ttyS0', device: '/dev/ttyS0' } as never;
   const log = memoryLog();
   t.equal(consoleMode({ console: 'auto' }, [tty], auth, log, homes), 'dashboard', 'build --app left its marker');

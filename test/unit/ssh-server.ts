@@ -7,17 +7,18 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { SshServer } from '../../src/ssh/server';
 import { authenticator } from '../../src/login';
+import { DEFAULT_POLICY } from '../../src/users';
 import { LoginGuard } from '../../src/login-guard';
 import { memoryLog } from '../fixtures/fake-sys';
 
 const start = async (keyDir: string) => {
   const log = memoryLog();
   const server = new SshServer(
-    { port: 0, host: '127.0.0.1', passwordAuth: false, keyDir, homes: keyDir },
+    { port: 0, host: '127.0.0.1', passwordAuth: false, keyDir },
     {
       log,
       sys: { openpty: () => { throw new Error('no sessions here'); }, setWindowSize: () => {} },
-      auth: authenticator(new LoginGuard(Date.now), log, async () => {}, keyDir),
+      auth: authenticator(new LoginGuard(Date.now), log, async () => {}, DEFAULT_POLICY, keyDir),
       launchSpec: () => { throw new Error('no sessions here'); },
       programs: { session: { init: '', argv: [] }, sftp: { init: '', argv: [] } },
     },

@@ -3,15 +3,15 @@ import t from 'tap';
 import { chownSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { discoverUsers, toBytes, userLimits } from '../../src/users';
+import { DEFAULT_POLICY, discoverUsers, escapeName, findAccount, toBytes, userLimits } from '../../src/users';
 import { ownerCommands, parseOwner, buildUsersImage } from '../../build/users-image';
 
-function home(root: string, name: string, uid: number, init?: string | { symlink: string }, mode = 0o755): string {
+function home(root: string, name: string, uid: number, init?: string | { symlink: string }, mode = 0o755, gid = uid): string {
   const dir = join(root, name);
   mkdirSync(dir);
   if (typeof init === 'string') writeFileSync(join(dir, 'init'), init, { mode });
   else if (init) symlinkSync(init.symlink, join(dir, 'init'));
-  execFileSync('chown', ['-hR', `${uid}:${uid + 5}`, dir]);
+  execFileSync('chown', ['-hR', `${uid}:${gid}`, dir]);
   return dir;
 }
 
@@ -33,14 +33,14 @@ t.test('each top-level folder is a user: owner → uid/gid, root first, checked 
   mkdirSync(join(root, 'lost+found'));
   writeFileSync(join(root, 'file'), '');
 
-  const { users, skipped } = discoverUsers(root);
+  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
   t.same(
     users.map((u) => [u.name, u.uid, u.gid, u.init]),
     [
-      ['root', 0, 5, join(root, 'root', 'init')],
-      ['alice', 1000, 1005, join(root, 'alice', 'init')],
-      ['linked', 1007, 1012, join(root, 'linked', 'real-init')],
-      ['zoe', 1003, 1008, join(root, 'zoe', 'init')],
+      ['root', 0, 0, join(root, 'root', 'init')],
+      ['alice', 1000, 1000, join(root, 'alice', 'init')],
+      ['linked', 1007, 1007, join(root, 'linked', 'real-init')],
+      ['zoe', 1003, 1003, join(root, 'zoe', 'init')],
     ],
   );
   t.same(skipped.sort(), [
@@ -51,6 +51,68 @@ t.test('each top-level folder is a user: owner → uid/gid, root first, checked 
     'notexec: init is not executable by its owner',
     'stolen: init is owned by uid 0, not by the user (1008)',
   ]);
+});
+
+t.test('who may run as whom: root only as the folder root, no system uids, own groups unless allowed', async (t) => {
+  const root = t.testdir();
+  const init = '#!/bin/node\n';
+  home(root, 'root', 1000, init); // a folder named root does not make its owner root, nor is it started as 1000
+  home(root, 'admin', 0, init); // owned by root, under another name
+  home(root, 'daemon', 1, init);
+  home(root, 'www', 33, init);
+  home(root, 'wheel', 1001, init, 0o755, 0);
+  home(root, 'shared', 1002, init, 0o755, 100);
+  home(root, 'floor', 1000, init);
+  mkdirSync(join(root, 'target'));
+  symlinkSync('target', join(root, 'link'));
+
+  const strict = discoverUsers(DEFAULT_POLICY, root);
+  t.same(strict.users.map((u) => u.name), ['floor'], 'only the ordinary user starts');
+  t.same(strict.skipped.sort(), [
+    'admin: owned by 0:0: only the folder named root runs as root; refused',
+    'daemon: owned by uid 1, a system uid (below nodeos.uid_min=1000): refused',
+    'link: a symlink, not a folder',
+    'root: owned by 1000:1000, not 0:0: refused',
+    'shared: its group 100 is not its uid 1002 (nodeos.user_gids=any allows that): refused',
+    'target: owned by 0:0: only the folder named root runs as root; refused',
+    'wheel: owned by 1001:0: only the folder named root runs as root; refused',
+    'www: owned by uid 33, a system uid (below nodeos.uid_min=1000): refused',
+  ]);
+  const relaxed = discoverUsers({ uidMin: 30, anyGid: true }, root);
+  t.same(relaxed.users.map((u) => [u.name, u.uid, u.gid]), [['floor', 1000, 1000], ['shared', 1002, 100], ['www', 33, 33]], 'a lower floor and other groups when configured; never gid 0');
+  // Logging in follows the same rules: no account for a folder that may not be one.
+  t.same(findAccount('floor', DEFAULT_POLICY, root), { name: 'floor', uid: 1000, gid: 1000, home: join(root, 'floor') });
+  for (const name of ['root', 'admin', 'daemon', 'wheel', 'shared', 'link', '.', '..', 'floor/..', 'lost+found', '']) t.equal(findAccount(name, DEFAULT_POLICY, root), undefined, `no account: ${JSON.stringify(name)}`);
+});
+
+t.test('names: hidden, unprintable, not UTF-8 or too long are skipped with the name escaped', async (t) => {
+  const root = t.testdir();
+  const names = ['bell\x07', 'tab\there', 'new\nline', 'x'.repeat(33), 'élodie', 'back\\slash'];
+  for (const name of names) home(root, name, 1000, '#!/bin/node\n');
+  const raw = Buffer.concat([Buffer.from(join(root, 'bad')), Buffer.from([0xff, 0xfe])]);
+  mkdirSync(raw);
+  chownSync(raw, 1000, 1000);
+  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
+  t.same(users.map((u) => u.name), ['back\\slash', 'élodie'], 'unusual but printable names are users');
+  t.same(skipped.sort(), [
+    'bad\\xff\\xfe: the name is not UTF-8',
+    'bell\\x07: the name has control characters',
+    'new\\x0aline: the name has control characters',
+    'tab\\x09here: the name has control characters',
+    `${'x'.repeat(33)}: the name is longer than 32 bytes`,
+  ]);
+  t.equal(escapeName(Buffer.from('a\\b\x1b[31m')), 'a\\x5cb\\x1b[31m', 'escape sequences cannot reach a terminal');
+});
+
+t.test('10 000 folders: every one looked at once, the users found', async (t) => {
+  const root = t.testdir();
+  for (let i = 0; i < 10_000; i++) mkdirSync(join(root, `u${i}`));
+  for (const name of ['u42', 'u9999']) writeFileSync(join(root, name, 'init'), '#!/bin/node\n', { mode: 0o755 });
+  execFileSync('chown', ['-R', '2000:2000', root]);
+  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
+  t.same(users.map((u) => u.name), ['u42', 'u9999']);
+  t.equal(skipped.length, 9998);
+  t.ok(skipped.every((line) => line.endsWith(': no init')));
 });
 
 t.test('limits: the system value, lowered but never raised by ~/.nodeos/config.json', async (t) => {
