@@ -7,7 +7,7 @@
 import { chmodSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize } from 'node:path';
-import { APP_MARKER, DEFAULT_POLICY, SETTINGS_DIR } from '../src/users';
+import { APP_MARKER, DEFAULT_ACCOUNT_POLICY, SETTINGS_DIR } from '../src/users';
 import { parseHealthCheck, type HealthCheck } from '../src/health';
 import { exec, execAsync } from './exec';
 import { npmPackage } from './npm';
@@ -36,7 +36,7 @@ export interface AppPackage {
 const USER = /^[a-z_][a-z0-9_-]{0,31}$/;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** The first uid of ordinary users; below are the system's (PID 1 refuses them: src/users.ts). */
-export const APP_UID = DEFAULT_POLICY.uidMin;
+export const APP_UID = DEFAULT_ACCOUNT_POLICY.uidMin;
 
 /** KEY=VALUE lines; # comments and blank lines skipped; quotes around a value removed. */
 export function parseEnvFile(text: string): Record<string, string> {
@@ -67,7 +67,7 @@ export function appSettings(pkg: AppPackage, envFile: Record<string, string> = {
   };
   const uid = id('uid', APP_UID);
   const gid = id('gid', uid);
-  if (gid !== uid && !DEFAULT_POLICY.anyGid) problems.push(`nodeos.gid: ${gid} is not the uid (${uid}); a user runs with its own group unless booted with nodeos.user_gids=any`);
+  if (gid !== uid && !DEFAULT_ACCOUNT_POLICY.anyGid) problems.push(`nodeos.gid: ${gid} is not the uid (${uid}); a user runs with its own group unless booted with nodeos.user_gids=any`);
   const env = { ...(raw.env as Record<string, string> | undefined), ...envFile };
   if (raw.env !== undefined && (typeof raw.env !== 'object' || raw.env === null || Array.isArray(raw.env))) problems.push('nodeos.env: must be an object of strings');
   for (const [key, value] of Object.entries(env)) {

@@ -33,6 +33,10 @@ export interface Config {
   readonly uidMin: number;
   /** nodeos.user_gids=any — a user's folder may have another group than its uid (default own: the same; never 0). */
   readonly anyGid: boolean;
+  /** nodeos.restart_delay=FIRST,MAX (ms) — a failed init's first restart delay, doubling up to MAX (default 1000,60000). */
+  readonly restartDelayMs: readonly [number, number];
+  /** nodeos.userns=1 — users may create user namespaces (default 0: only root may; src/kernel-settings.ts). */
+  readonly userns: boolean;
   /** nodeos.user_log_max= — each user's init.log is rotated past this (K/M suffix); init.log.1 keeps one more. */
   readonly userLogMax: string;
   /**
@@ -89,6 +93,8 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   userLogMax: '1M',
   uidMin: 1000,
   anyGid: false,
+  userns: false,
+  restartDelayMs: [1000, 60_000],
   console: 'auto',
   watchdog: 60,
   ssh: 22,
@@ -220,6 +226,17 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   uid_min: {
     field: 'uidMin',
     parse: (v) => (v !== undefined && /^\d{1,5}$/.test(v) && Number(v) >= 1 && Number(v) <= 60000 ? Number(v) : new Problem(`expected a uid (1-60000), got ${show(v)}`)),
+  },
+  restart_delay: {
+    field: 'restartDelayMs',
+    parse: (v) => {
+      const [first, max] = (/^(\d{1,7}),(\d{1,7})$/.exec(v ?? '') ?? []).slice(1).map(Number);
+      return first >= 10 && max >= first && max <= 3_600_000 ? [first, max] : new Problem(`expected FIRST,MAX in ms (10 ≤ FIRST ≤ MAX ≤ 3600000), got ${show(v)}`);
+    },
+  },
+  userns: {
+    field: 'userns',
+    parse: (v) => (v === '1' ? true : v === '0' ? false : new Problem(`expected 0 or 1, got ${show(v)}`)),
   },
   user_gids: {
     field: 'anyGid',

@@ -3,8 +3,9 @@
 // supervises the init itself). Steps, in order: join the user's cgroup; for
 // users other than root, a private mount namespace whose root shows the system
 // read-only, the own home read-write and nothing of the other homes, with a
-// private /tmp, /proc and a minimal /dev; no new privileges (setuid binaries
-// stop working); the user's uid and gid with no supplementary groups; for an
+// private /tmp, /proc and a minimal /dev (its tmpfs capped); no new privileges
+// (setuid binaries stop working); PID 1's immunity to the OOM killer given
+// up; the user's uid and gid with no supplementary groups; for an
 // init, stderr joined to stdout, which PID 1 gave it: the pipe into the
 // user's log writer (dist/log-writer.js), so until then the launcher's
 // complaints reach PID 1. A login session is launched the same way, on its
@@ -13,6 +14,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkSyn
 import { join } from 'node:path';
 import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
 import { NET_DIR } from './net/resolver';
+import { OOM_DEFAULT, setOomScoreAdj } from './kernel-settings';
+import { TMPFS_SIZE } from './mounts';
 
 export interface LaunchSpec {
   name: string;
@@ -83,7 +86,7 @@ export function isolate(sys: Sys, spec: LaunchSpec): void {
     bindReadOnly(sys, NET_DIR, join(root, NET_DIR));
   }
   mkdirSync(join(root, 'tmp'));
-  sys.mount('tmpfs', join(root, 'tmp'), 'tmpfs', NOSUID | NODEV, 'mode=1777');
+  sys.mount('tmpfs', join(root, 'tmp'), 'tmpfs', NOSUID | NODEV, `mode=1777,${TMPFS_SIZE}`);
   mkdirSync(join(root, 'proc'));
   sys.mount('proc', join(root, 'proc'), 'proc', NOSUID | NODEV | NOEXEC, 'hidepid=invisible');
   minimalDev(sys, join(root, 'dev'));
@@ -105,7 +108,7 @@ function minimalDev(sys: Sys, dev: string): void {
   sys.mount('devpts', join(dev, 'pts'), 'devpts', NOSUID | NOEXEC, 'newinstance,ptmxmode=0666,mode=0620');
   symlinkSync('pts/ptmx', join(dev, 'ptmx'));
   mkdirSync(join(dev, 'shm'));
-  sys.mount('tmpfs', join(dev, 'shm'), 'tmpfs', NOSUID | NODEV, 'mode=1777');
+  sys.mount('tmpfs', join(dev, 'shm'), 'tmpfs', NOSUID | NODEV, `mode=1777,${TMPFS_SIZE}`);
   sys.mount(null, dev, null, REMOUNT | RDONLY | NOSUID | NOEXEC, null);
 }
 
@@ -115,6 +118,10 @@ export function launch(spec: LaunchSpec): never {
   if (spec.stdio === 'terminal') step('taking the terminal', () => sys.setControllingTerminal(0));
   if (spec.isolate) step('isolating', () => isolate(sys, spec));
   step('no new privileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1));
+  // PID 1's immunity is inherited; a user's must not be (the cgroup's OOM killer could not end it). After setuid /proc/self is no longer ours to write.
+  step('leaving the OOM protection', () => {
+    if (!setOomScoreAdj(OOM_DEFAULT)) throw new Error('cannot write /proc/self/oom_score_adj');
+  });
   step('becoming the user', () => {
     // These exist on POSIX, which is all NodeOS runs on.
     process.setgroups!([]);

@@ -33,6 +33,7 @@ import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
+import { applySysctls, OOM_IMMUNE, setOomScoreAdj, SYSCTLS, userNamespaceSysctls } from './kernel-settings';
 
 const log = logger('boot');
 const HOTPLUG_POLL_MS = 5000;
@@ -67,6 +68,7 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
+  if (config.ownsKernel) applySysctls([...SYSCTLS, ...userNamespaceSysctls(config.userns)], logger('sysctl')); // else they are the host's
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
   for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
@@ -120,6 +122,7 @@ interface SystemOptions {
 async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Promise<void> {
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
+  if (!setOomScoreAdj(OOM_IMMUNE)) log.warn('oom_score_adj: cannot protect PID 1 from the OOM killer (no CAP_SYS_RESOURCE)');
   let clock: Clock | undefined;
   let network: Network | undefined;
   let watchdog: Watchdog | undefined;

@@ -16,15 +16,23 @@ export interface MountSpec {
 
 const { NOSUID, NODEV, NOEXEC, RELATIME } = MS;
 
+/**
+ * The cap on every tmpfs anyone can write (/tmp, /dev/shm, and each user's
+ * own): without one, a tmpfs may take half the RAM, and filling it is a
+ * memory exhaustion no cgroup limit of the writer's undoes (the pages stay
+ * after the writer dies). /run is the system's and smaller.
+ */
+export const TMPFS_SIZE = 'size=25%';
+
 export const PSEUDO_FILESYSTEMS: readonly MountSpec[] = [
   { source: 'proc', target: '/proc', fstype: 'proc', flags: NOSUID | NODEV | NOEXEC | RELATIME },
   { source: 'sysfs', target: '/sys', fstype: 'sysfs', flags: NOSUID | NODEV | NOEXEC | RELATIME },
   { source: 'cgroup2', target: '/sys/fs/cgroup', fstype: 'cgroup2', flags: NOSUID | NODEV | NOEXEC | RELATIME, data: 'nsdelegate' },
   { source: 'devtmpfs', target: '/dev', fstype: 'devtmpfs', flags: NOSUID | RELATIME, data: 'mode=0755' },
   { source: 'devpts', target: '/dev/pts', fstype: 'devpts', flags: NOSUID | NOEXEC | RELATIME, data: 'gid=5,mode=0620,ptmxmode=0666' },
-  { source: 'tmpfs', target: '/dev/shm', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=1777' },
-  { source: 'tmpfs', target: '/run', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=0755' },
-  { source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=1777' },
+  { source: 'tmpfs', target: '/dev/shm', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: `mode=1777,${TMPFS_SIZE}` },
+  { source: 'tmpfs', target: '/run', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: 'mode=0755,size=10%' },
+  { source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: `mode=1777,${TMPFS_SIZE}` },
 ];
 
 export type MountOutcome = 'mounted' | 'already mounted' | 'failed';

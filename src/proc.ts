@@ -1,5 +1,5 @@
 // The process table, read from /proc: what the reaper, shutdown and ps() see.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcessInfo {
   pid: number;
@@ -71,4 +71,36 @@ export function commandLine(info: ProcessInfo, proc = '/proc'): string {
     // It exited while we looked.
   }
   return `[${info.name}]`;
+}
+
+/** How many holders of a busy mount are named. */
+const MAX_HOLDERS = 5;
+
+/**
+ * Who keeps a mount busy: processes whose cwd, root, program or an open file
+ * is under it (the first few), to name them when it cannot be unmounted.
+ */
+export function mountHolders(target: string, proc = '/proc'): string[] {
+  const under = (path: string) => path === target || path.startsWith(target.endsWith('/') ? target : `${target}/`);
+  const holders: string[] = [];
+  for (const { pid, name } of listProcesses(proc)) {
+    const links = ['cwd', 'root', 'exe'];
+    try {
+      links.push(...readdirSync(`${proc}/${pid}/fd`).map((fd) => `fd/${fd}`));
+    } catch {
+      // Gone, or a kernel thread.
+    }
+    const held = links.map((link) => readlinkOrEmpty(`${proc}/${pid}/${link}`)).find(under);
+    if (held) holders.push(`${name} (${pid}): ${held}`);
+    if (holders.length === MAX_HOLDERS) break;
+  }
+  return holders;
+}
+
+function readlinkOrEmpty(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
 }

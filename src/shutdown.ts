@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Log } from './log';
 import { isBlockBacked, readMountinfo, type MountEntry } from './mountinfo';
-import { listProcesses, type ProcessInfo } from './proc';
+import { listProcesses, mountHolders, type ProcessInfo } from './proc';
 import { MNT, MS, RB, type Sys } from './sys';
 
 export type PowerAction = 'reboot' | 'halt' | 'poweroff';
@@ -26,6 +26,8 @@ export interface ShutdownSeams {
   sys: Sys;
   processes(): ProcessInfo[];
   mounts(): MountEntry[];
+  /** Who keeps a mount busy ("name (pid): path"), to say so. */
+  holders(target: string): string[];
   /** Reaps orphans that died, so they stop counting as alive. */
   reap(): void;
   /** Stops what PID 1 itself runs (users' inits, the console REPL, its children) before the mass SIGTERM. */
@@ -55,6 +57,7 @@ export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => voi
   sys,
   processes: listProcesses,
   mounts: readMountinfo,
+  holders: mountHolders,
   reap,
   stopOwn,
   ...ending,
@@ -123,28 +126,31 @@ function unmountAll(seams: ShutdownSeams, log: Log): void {
       seams.sys.umount2(entry.target, 0);
       log.debug(`unmounted ${entry.target}`);
     } catch (err) {
-      log.debug(`${entry.target}: ${(err as Error).message}`);
-      fallback(seams.sys, entry, log);
+      const holders = seams.holders(entry.target);
+      const why = `${entry.target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${holders.length ? ` (held by ${holders.join(', ')})` : ''}`;
+      fallback(seams.sys, entry, why, log);
     }
   }
   const root = mounts.find((entry) => entry.target === '/');
-  if (root && isBlockBacked(root)) remountReadOnly(seams.sys, root, log);
+  if (root && isBlockBacked(root)) remountReadOnly(seams.sys, root, root.target, log);
 }
 
-function fallback(sys: Sys, entry: MountEntry, log: Log): void {
-  if (isBlockBacked(entry)) return remountReadOnly(sys, entry, log);
+/** A mount that would not go: a disk's is made read-only (its data is on it), anything else detached. `why` names the holders. */
+function fallback(sys: Sys, entry: MountEntry, why: string, log: Log): void {
+  if (isBlockBacked(entry)) return remountReadOnly(sys, entry, why, log);
   try {
     sys.umount2(entry.target, MNT.DETACH);
+    log.debug(`${why}: detached`);
   } catch (err) {
-    log.warn(`${entry.target}: could not detach: ${(err as Error).message}`);
+    log.warn(`${why}: could not detach: ${(err as Error).message}`);
   }
 }
 
-function remountReadOnly(sys: Sys, entry: MountEntry, log: Log): void {
+function remountReadOnly(sys: Sys, entry: MountEntry, why: string, log: Log): void {
   try {
     sys.mount(null, entry.target, null, MS.REMOUNT | MS.RDONLY, null);
-    log.info(`${entry.target} busy: remounted read-only`);
+    log.info(`${why}: remounted read-only`);
   } catch (err) {
-    log.warn(`${entry.target}: could not remount read-only: ${(err as Error).message}`);
+    log.warn(`${why}: could not remount read-only: ${(err as Error).message}`);
   }
 }

@@ -11,7 +11,16 @@ import type { Log } from './log';
 
 export type State = 'running' | 'backoff' | 'stopping' | 'stopped' | 'finished' | 'failed';
 
-export const POLICY = {
+export interface RestartPolicy {
+  firstDelayMs: number;
+  maxDelayMs: number;
+  healthyMs: number;
+  failureWindowMs: number;
+  maxFailures: number;
+}
+
+/** The delays are nodeos.restart_delay=FIRST,MAX (ms). */
+export const POLICY: RestartPolicy = {
   firstDelayMs: 1000,
   maxDelayMs: 60_000,
   /** A run this long resets the backoff. */
@@ -20,8 +29,8 @@ export const POLICY = {
   maxFailures: 10,
 };
 
-/** The delay before restart number `consecutive` (1, 2, …): 1 s doubling to 60 s. */
-export const backoffDelay = (consecutive: number) => Math.min(POLICY.maxDelayMs, POLICY.firstDelayMs * 2 ** (consecutive - 1));
+/** The delay before restart number `consecutive` (1, 2, …): 1 s doubling to 60 s by default. */
+export const backoffDelay = (consecutive: number, policy: RestartPolicy = POLICY) => Math.min(policy.maxDelayMs, policy.firstDelayMs * 2 ** (consecutive - 1));
 
 export interface Run {
   pid: number | undefined;
@@ -62,6 +71,7 @@ export class Service {
     readonly name: string,
     private readonly hooks: ServiceHooks,
     private readonly log: Log,
+    private readonly policy: RestartPolicy = POLICY,
   ) {}
 
   start(): void {
@@ -85,7 +95,7 @@ export class Service {
       this.setState('stopping');
       this.hooks.signal('SIGTERM');
       this.cancelTimer = this.hooks.after(graceMs, () => {
-        this.log.warn(`${this.name}: still running after ${graceMs} ms: SIGKILL`);
+        this.log.warn(`${this.name}: still running ${graceMs} ms after SIGTERM: SIGKILL (nodeos.shutdown_timeout=MS gives more time)`);
         this.hooks.signal('SIGKILL');
       });
     }
@@ -142,15 +152,16 @@ export class Service {
 
   private failed(): void {
     const now = this.hooks.now();
-    if (now - this.startedAt >= POLICY.healthyMs) this.consecutive = 0;
+    const policy = this.policy;
+    if (now - this.startedAt >= policy.healthyMs) this.consecutive = 0;
     this.consecutive++;
-    this.failures = [...this.failures.filter((t) => now - t < POLICY.failureWindowMs), now];
-    if (this.failures.length >= POLICY.maxFailures) {
+    this.failures = [...this.failures.filter((t) => now - t < policy.failureWindowMs), now];
+    if (this.failures.length >= policy.maxFailures) {
       this.setState('failed');
-      this.log.error(`${this.name}: failed ${this.failures.length} times in ${POLICY.failureWindowMs / 60_000} minutes (last: ${this.lastExit}); not restarting`);
+      this.log.error(`${this.name}: failed ${this.failures.length} times in ${policy.failureWindowMs / 60_000} minutes (last: ${this.lastExit}); not restarting`);
       return;
     }
-    const delay = backoffDelay(this.consecutive);
+    const delay = backoffDelay(this.consecutive, policy);
     this.setState('backoff');
     this.log.warn(`${this.name}: exited with ${this.lastExit}; restarting in ${delay / 1000} s`);
     this.cancelTimer = this.hooks.after(delay, () => {

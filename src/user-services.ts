@@ -9,7 +9,7 @@ import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from 
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
-import { Service, type Run, type Status } from './supervisor';
+import { POLICY, Service, type Run, type Status } from './supervisor';
 import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type Account } from './users';
 import { LOG_MAX_ENV } from './log-writer';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
@@ -191,6 +191,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
         },
       },
       log,
+      { ...POLICY, firstDelayMs: config.restartDelayMs[0], maxDelayMs: config.restartDelayMs[1] },
     );
     service.start();
     health = healthMonitor(user, service, (leaf, program) => ({ ...prepare(user, leaf), ...program }), log);

@@ -86,7 +86,7 @@ export interface AccountPolicy {
   /** nodeos.user_gids=any: a folder's group may be another than its uid (never 0). */
   anyGid: boolean;
 }
-export const DEFAULT_POLICY: AccountPolicy = { uidMin: 1000, anyGid: false };
+export const DEFAULT_ACCOUNT_POLICY: AccountPolicy = { uidMin: 1000, anyGid: false };
 
 /** Longer names are refused (useradd's limit too): they end up in cgroup and mount paths and on login prompts. */
 const MAX_NAME_BYTES = 32;

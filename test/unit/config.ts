@@ -79,6 +79,19 @@ t.test('users partition, drivers and per-user limits', async (t) => {
   t.match(bad.warnings[0], /nodeos.users: expected \/dev\/…, LABEL=/);
 });
 
+t.test('who may be a user, user namespaces and restart delays', async (t) => {
+  t.match(parseCmdline(''), { uidMin: 1000, anyGid: false, userns: false, restartDelayMs: [1000, 60000] });
+  t.match(parseCmdline('nodeos.uid_min=500 nodeos.user_gids=any nodeos.userns=1 nodeos.restart_delay=100,400'), { uidMin: 500, anyGid: true, userns: true, restartDelayMs: [100, 400], warnings: [] });
+  const bad = parseCmdline('nodeos.uid_min=0 nodeos.user_gids=some nodeos.userns=yes nodeos.restart_delay=500,100');
+  t.match(bad, { uidMin: 1000, anyGid: false, userns: false, restartDelayMs: [1000, 60000] });
+  t.same(bad.warnings, [
+    'nodeos.uid_min: expected a uid (1-60000), got "0" (keeping 1000)',
+    'nodeos.user_gids: expected own or any, got "some" (keeping "own")',
+    'nodeos.userns: expected 0 or 1, got "yes" (keeping false)',
+    'nodeos.restart_delay: expected FIRST,MAX in ms (10 ≤ FIRST ≤ MAX ≤ 3600000), got "500,100" (keeping [1000,60000])',
+  ]);
+});
+
 t.test('networking parameters: off, static interfaces, DNS, NTP, proxy', async (t) => {
   t.match(parseCmdline(''), { net: 'dhcp', interfaces: {}, dns: [], ntp: [], proxy: '', noProxy: '' });
   const config = parseCmdline(

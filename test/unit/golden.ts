@@ -29,9 +29,9 @@ t.test('mounting the pseudo filesystems: in order, a failure skips only itself',
     'mkdir(/dev/pts)',
     'mount(devpts, /dev/pts, devpts, NOSUID|NOEXEC|RELATIME, gid=5,mode=0620,ptmxmode=0666)',
     'mkdir(/dev/shm)',
-    'mount(tmpfs, /dev/shm, tmpfs, NOSUID|NODEV|RELATIME, mode=1777)',
+    'mount(tmpfs, /dev/shm, tmpfs, NOSUID|NODEV|RELATIME, mode=1777,size=25%)',
     'mkdir(/tmp)',
-    'mount(tmpfs, /tmp, tmpfs, NOSUID|NODEV|RELATIME, mode=1777)',
+    'mount(tmpfs, /tmp, tmpfs, NOSUID|NODEV|RELATIME, mode=1777,size=25%)',
   ]);
   t.same(outcomes, ['mounted', 'mounted', 'mounted', 'mounted', 'failed', 'mounted', 'already mounted', 'mounted']);
   t.same(log.lines.filter((l) => l.startsWith('warn')), ['warn: /dev/pts: ENODEV: fake failure, mount(devpts, /dev/pts, devpts, NOSUID|NOEXEC|RELATIME, gid=5,mode=0620,ptmxmode=0666)']);
@@ -65,6 +65,7 @@ function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Endi
       mount(6, '/run', 'tmpfs'),
       mount(7, '/home', 'ext4', '254:1'),
     ],
+    holders: (target) => (target === '/home' ? ['stubborn (9): /home/alice/log'] : []),
     reap: () => {},
     stopOwn: () => void sys.trace.push('stop users, console and own children'),
   };
@@ -100,7 +101,7 @@ t.test('shutdown: TERM, grace, KILL, sync, unmount newest first, sync, reboot', 
     'reboot(POWER_OFF)',
   ]);
   t.ok(log.lines.includes('info: still running: stubborn (9)'), 'names what outlived the grace period');
-  t.ok(log.lines.includes('info: /home busy: remounted read-only'));
+  t.ok(log.lines.includes('info: /home: EBUSY (held by stubborn (9): /home/alice/log): remounted read-only'), 'names who keeps the disk busy');
   t.match(log.lines.filter((l) => / \(\d+ ms\)$/.test(l)).map((l) => l.replace(/ \(\d+ ms\)$/, '')), [
     'info: stopped users, console and own children',
     'info: sent SIGTERM to all processes',

@@ -7,7 +7,7 @@ import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { SshServer } from '../../src/ssh/server';
 import { authenticator } from '../../src/login';
-import { DEFAULT_POLICY } from '../../src/users';
+import { DEFAULT_ACCOUNT_POLICY } from '../../src/users';
 import { LoginGuard } from '../../src/login-guard';
 import { memoryLog } from '../fixtures/fake-sys';
 
@@ -18,7 +18,7 @@ const start = async (keyDir: string) => {
     {
       log,
       sys: { openpty: () => { throw new Error('no sessions here'); }, setWindowSize: () => {} },
-      auth: authenticator(new LoginGuard(Date.now), log, async () => {}, DEFAULT_POLICY, keyDir),
+      auth: authenticator(new LoginGuard(Date.now), log, async () => {}, DEFAULT_ACCOUNT_POLICY, keyDir),
       launchSpec: () => { throw new Error('no sessions here'); },
       programs: { session: { init: '', argv: [] }, sftp: { init: '', argv: [] } },
     },

@@ -25,7 +25,8 @@ function world() {
 }
 
 t.test('backoff: 1 s doubling to 60 s', async (t) => {
-  t.same([1, 2, 3, 4, 5, 6, 7, 8].map(backoffDelay), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  t.same([1, 2, 3, 4, 5, 6, 7, 8].map((n) => backoffDelay(n)), [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+  t.same([1, 2, 3, 4].map((n) => backoffDelay(n, { ...POLICY, firstDelayMs: 100, maxDelayMs: 300 })), [100, 200, 300, 300], 'nodeos.restart_delay=100,300');
 });
 
 t.test('a crashing init restarts with growing delays and stops at the cap', async (t) => {

@@ -3,7 +3,7 @@ import t from 'tap';
 import { chownSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DEFAULT_POLICY, discoverUsers, escapeName, findAccount, toBytes, userLimits } from '../../src/users';
+import { DEFAULT_ACCOUNT_POLICY, discoverUsers, escapeName, findAccount, toBytes, userLimits } from '../../src/users';
 import { ownerCommands, parseOwner, buildUsersImage } from '../../build/users-image';
 
 function home(root: string, name: string, uid: number, init?: string | { symlink: string }, mode = 0o755, gid = uid): string {
@@ -33,7 +33,7 @@ t.test('each top-level folder is a user: owner → uid/gid, root first, checked 
   mkdirSync(join(root, 'lost+found'));
   writeFileSync(join(root, 'file'), '');
 
-  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
+  const { users, skipped } = discoverUsers(DEFAULT_ACCOUNT_POLICY, root);
   t.same(
     users.map((u) => [u.name, u.uid, u.gid, u.init]),
     [
@@ -66,7 +66,7 @@ t.test('who may run as whom: root only as the folder root, no system uids, own g
   mkdirSync(join(root, 'target'));
   symlinkSync('target', join(root, 'link'));
 
-  const strict = discoverUsers(DEFAULT_POLICY, root);
+  const strict = discoverUsers(DEFAULT_ACCOUNT_POLICY, root);
   t.same(strict.users.map((u) => u.name), ['floor'], 'only the ordinary user starts');
   t.same(strict.skipped.sort(), [
     'admin: owned by 0:0: only the folder named root runs as root; refused',
@@ -81,8 +81,8 @@ t.test('who may run as whom: root only as the folder root, no system uids, own g
   const relaxed = discoverUsers({ uidMin: 30, anyGid: true }, root);
   t.same(relaxed.users.map((u) => [u.name, u.uid, u.gid]), [['floor', 1000, 1000], ['shared', 1002, 100], ['www', 33, 33]], 'a lower floor and other groups when configured; never gid 0');
   // Logging in follows the same rules: no account for a folder that may not be one.
-  t.same(findAccount('floor', DEFAULT_POLICY, root), { name: 'floor', uid: 1000, gid: 1000, home: join(root, 'floor') });
-  for (const name of ['root', 'admin', 'daemon', 'wheel', 'shared', 'link', '.', '..', 'floor/..', 'lost+found', '']) t.equal(findAccount(name, DEFAULT_POLICY, root), undefined, `no account: ${JSON.stringify(name)}`);
+  t.same(findAccount('floor', DEFAULT_ACCOUNT_POLICY, root), { name: 'floor', uid: 1000, gid: 1000, home: join(root, 'floor') });
+  for (const name of ['root', 'admin', 'daemon', 'wheel', 'shared', 'link', '.', '..', 'floor/..', 'lost+found', '']) t.equal(findAccount(name, DEFAULT_ACCOUNT_POLICY, root), undefined, `no account: ${JSON.stringify(name)}`);
 });
 
 t.test('names: hidden, unprintable, not UTF-8 or too long are skipped with the name escaped', async (t) => {
@@ -92,7 +92,7 @@ t.test('names: hidden, unprintable, not UTF-8 or too long are skipped with the n
   const raw = Buffer.concat([Buffer.from(join(root, 'bad')), Buffer.from([0xff, 0xfe])]);
   mkdirSync(raw);
   chownSync(raw, 1000, 1000);
-  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
+  const { users, skipped } = discoverUsers(DEFAULT_ACCOUNT_POLICY, root);
   t.same(users.map((u) => u.name), ['back\\slash', 'élodie'], 'unusual but printable names are users');
   t.same(skipped.sort(), [
     'bad\\xff\\xfe: the name is not UTF-8',
@@ -109,7 +109,7 @@ t.test('10 000 folders: every one looked at once, the users found', async (t) =>
   for (let i = 0; i < 10_000; i++) mkdirSync(join(root, `u${i}`));
   for (const name of ['u42', 'u9999']) writeFileSync(join(root, name, 'init'), '#!/bin/node\n', { mode: 0o755 });
   execFileSync('chown', ['-R', '2000:2000', root]);
-  const { users, skipped } = discoverUsers(DEFAULT_POLICY, root);
+  const { users, skipped } = discoverUsers(DEFAULT_ACCOUNT_POLICY, root);
   t.same(users.map((u) => u.name), ['u42', 'u9999']);
   t.equal(skipped.length, 9998);
   t.ok(skipped.every((line) => line.endsWith(': no init')));
