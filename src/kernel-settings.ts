@@ -55,12 +55,12 @@ export function applySysctls(settings: readonly Sysctl[], log: Log, procSys = '/
 export const OOM_IMMUNE = -1000;
 export const OOM_DEFAULT = 0;
 
-/** Sets this process's oom_score_adj. Lowering needs CAP_SYS_RESOURCE (a container may lack it): false then. */
-export function setOomScoreAdj(score: number, path = '/proc/self/oom_score_adj'): boolean {
+/** Sets this process's oom_score_adj; why not, when it cannot (lowering needs CAP_SYS_RESOURCE, which a container may lack). */
+export function setOomScoreAdj(score: number, path = '/proc/self/oom_score_adj'): string | undefined {
   try {
     writeFileSync(path, String(score));
-    return true;
-  } catch {
-    return false;
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
   }
 }

@@ -120,7 +120,8 @@ export function launch(spec: LaunchSpec): never {
   step('no new privileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1));
   // PID 1's immunity is inherited; a user's must not be (the cgroup's OOM killer could not end it). After setuid /proc/self is no longer ours to write.
   step('leaving the OOM protection', () => {
-    if (!setOomScoreAdj(OOM_DEFAULT)) throw new Error('cannot write /proc/self/oom_score_adj');
+    const problem = setOomScoreAdj(OOM_DEFAULT);
+    if (problem) throw new Error(`oom_score_adj: ${problem}`);
   });
   step('becoming the user', () => {
     // These exist on POSIX, which is all NodeOS runs on.

@@ -122,7 +122,8 @@ interface SystemOptions {
 async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Promise<void> {
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
-  if (!setOomScoreAdj(OOM_IMMUNE)) log.warn('oom_score_adj: cannot protect PID 1 from the OOM killer (no CAP_SYS_RESOURCE)');
+  const oom = setOomScoreAdj(OOM_IMMUNE);
+  if (oom) log.warn(`oom_score_adj ${OOM_IMMUNE}: ${oom}: the OOM killer may choose PID 1`);
   let clock: Clock | undefined;
   let network: Network | undefined;
   let watchdog: Watchdog | undefined;
@@ -252,6 +253,7 @@ function surviveErrors(): void {
 /** The one way to shut down, whoever asks (signal, REPL); later requests are ignored. */
 function powerControl(sys: Sys, config: Config, reaper: Reaper, ending: Ending, stopServices: () => Promise<void>) {
   let requested: PowerAction | undefined;
+  let ignored = 0;
   const seams = realShutdownSeams(
     sys,
     () => reaper.reap(),
@@ -262,7 +264,11 @@ function powerControl(sys: Sys, config: Config, reaper: Reaper, ending: Ending, 
     ending,
   );
   return (action: PowerAction) => {
-    if (requested) return log.warn(`${action} ignored: ${requested} already under way`);
+    if (requested) {
+      // A thousand signals are one shutdown and one line: the log is not theirs to flood.
+      if (ignored++ === 0) log.warn(`${action} ignored: ${requested} already under way (later requests too, silently)`);
+      return;
+    }
     requested = action;
     void shutdown(action, config.shutdownTimeoutMs, seams, logger('shutdown'));
   };

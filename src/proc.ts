@@ -1,5 +1,5 @@
 // The process table, read from /proc: what the reaper, shutdown and ps() see.
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface ProcessInfo {
   pid: number;
@@ -81,7 +81,7 @@ const MAX_HOLDERS = 5;
  * is under it (the first few), to name them when it cannot be unmounted.
  */
 export function mountHolders(target: string, proc = '/proc'): string[] {
-  const under = (path: string) => path === target || path.startsWith(target.endsWith('/') ? target : `${target}/`);
+  const under = (path: string) => isUnder(path, target);
   const holders: string[] = [];
   for (const { pid, name } of listProcesses(proc)) {
     const links = ['cwd', 'root', 'exe'];
@@ -95,6 +95,29 @@ export function mountHolders(target: string, proc = '/proc'): string[] {
     if (holders.length === MAX_HOLDERS) break;
   }
   return holders;
+}
+
+/** The path is the mount point or inside it. */
+export const isUnder = (path: string, target: string) => path === target || path.startsWith(target.endsWith('/') ? target : `${target}/`);
+
+/**
+ * Closes this process's own files under a mount point (a file the REPL left
+ * open, a log): only at shutdown, when nothing will use them again and they
+ * alone keep a disk from being unmounted. Returns their paths.
+ */
+export function closeOwnFiles(target: string, proc = '/proc'): string[] {
+  const closed: string[] = [];
+  for (const fd of readdirSync(`${proc}/self/fd`)) {
+    const path = readlinkOrEmpty(`${proc}/self/fd/${fd}`);
+    if (!path || !isUnder(path, target)) continue;
+    try {
+      closeSync(Number(fd));
+      closed.push(path);
+    } catch {
+      // Already gone.
+    }
+  }
+  return closed;
 }
 
 function readlinkOrEmpty(path: string): string {

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Log } from './log';
 import { isBlockBacked, readMountinfo, type MountEntry } from './mountinfo';
-import { listProcesses, mountHolders, type ProcessInfo } from './proc';
+import { closeOwnFiles, listProcesses, mountHolders, type ProcessInfo } from './proc';
 import { MNT, MS, RB, type Sys } from './sys';
 
 export type PowerAction = 'reboot' | 'halt' | 'poweroff';
@@ -28,6 +28,8 @@ export interface ShutdownSeams {
   mounts(): MountEntry[];
   /** Who keeps a mount busy ("name (pid): path"), to say so. */
   holders(target: string): string[];
+  /** Closes PID 1's own files under a mount point; their paths. */
+  closeOwnFiles(target: string): string[];
   /** Reaps orphans that died, so they stop counting as alive. */
   reap(): void;
   /** Stops what PID 1 itself runs (users' inits, the console REPL, its children) before the mass SIGTERM. */
@@ -58,6 +60,7 @@ export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => voi
   processes: listProcesses,
   mounts: readMountinfo,
   holders: mountHolders,
+  closeOwnFiles,
   reap,
   stopOwn,
   ...ending,
@@ -126,6 +129,7 @@ function unmountAll(seams: ShutdownSeams, log: Log): void {
       seams.sys.umount2(entry.target, 0);
       log.debug(`unmounted ${entry.target}`);
     } catch (err) {
+      if (isBlockBacked(entry) && closeOwnAndUnmount(seams, entry, log)) continue;
       const holders = seams.holders(entry.target);
       const why = `${entry.target}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}${holders.length ? ` (held by ${holders.join(', ')})` : ''}`;
       fallback(seams.sys, entry, why, log);
@@ -133,6 +137,24 @@ function unmountAll(seams: ShutdownSeams, log: Log): void {
   }
   const root = mounts.find((entry) => entry.target === '/');
   if (root && isBlockBacked(root)) remountReadOnly(seams.sys, root, root.target, log);
+}
+
+/**
+ * A disk that PID 1's own open files keep busy (a file opened in the REPL):
+ * they are closed, since only reboot(2) comes next, and the unmount tried
+ * again. Consoles and the kernel log are not on disks, so they stay open.
+ */
+function closeOwnAndUnmount(seams: ShutdownSeams, entry: MountEntry, log: Log): boolean {
+  const closed = seams.closeOwnFiles(entry.target);
+  if (closed.length === 0) return false;
+  log.info(`${entry.target}: closed PID 1's own ${closed.join(', ')}`);
+  try {
+    seams.sys.umount2(entry.target, 0);
+    log.info(`${entry.target}: unmounted`);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** A mount that would not go: a disk's is made read-only (its data is on it), anything else detached. `why` names the holders. */

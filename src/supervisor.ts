@@ -6,6 +6,7 @@
 //                  ▼
 //               backoff ─delay─▶ running …      10 failures in 5 min ─▶ failed
 //   stop(): running ─▶ stopping ─exit─▶ stopped; backoff ─▶ stopped
+//   hold(): backoff ─▶ stopped; running stays, and its exit is final
 //   end() (failing health): running ─SIGKILL─▶ backoff …
 import type { Log } from './log';
 
@@ -79,17 +80,22 @@ export class Service {
     this.launch();
   }
 
+  /**
+   * Nothing starts again (a shutdown began, or stop() is coming): a pending
+   * restart is dropped; a run goes on until it exits or stop() ends it.
+   */
+  hold(): void {
+    this.wanted = 'down';
+    if (this.state !== 'backoff') return;
+    this.cancelTimer?.();
+    this.setState('stopped');
+    this.log.info(`${this.name}: stopped (was waiting to restart)`);
+  }
+
   /** SIGTERM, then SIGKILL after graceMs; resolves once it is down. */
   stop(graceMs: number): Promise<void> {
-    this.wanted = 'down';
-    this.cancelTimer?.();
-    if (this.state !== 'running' && this.state !== 'stopping') {
-      if (this.state === 'backoff') {
-        this.setState('stopped');
-        this.log.info(`${this.name}: stopped (was waiting to restart)`);
-      }
-      return Promise.resolve();
-    }
+    this.hold();
+    if (this.state !== 'running' && this.state !== 'stopping') return Promise.resolve();
     const done = new Promise<void>((resolve) => this.stopped.push(resolve));
     if (this.state === 'running') {
       this.setState('stopping');

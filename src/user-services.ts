@@ -165,6 +165,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
     const cgroup = cgroups ? leafCgroup(userCgroup(account.name, limits), leaf) : '';
     return { ...account, cgroup, isolate: isolation && account.uid !== 0, env: userEnvironment(account, system) };
   };
+  let stopping = false;
   const services = users.map((user) => {
     const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };
     const writer = prepare(user, 'log');
@@ -203,6 +204,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
     async control(name, action, graceMs) {
       const found = services.find((s) => s.user.name === name);
       if (!found) throw new Error(`no user ${name}`);
+      if (stopping) throw new Error(`${action} refused: the system is shutting down`);
       if (action === 'start' && found.service.state !== 'stopped' && found.service.state !== 'finished' && found.service.state !== 'failed') return;
       log.info(`${name}: ${action} requested`);
       if (action !== 'start') await found.service.stop(graceMs);
@@ -211,7 +213,11 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
     cgroup: (name) => services.find((s) => s.user.name === name)?.cgroup ?? '',
     status: () => services.map(({ user, service, health }) => ({ ...service.status(), uid: user.uid, ...(health && { health: health.current() }) })),
     async stopAll(graceMs) {
-      for (const { health } of services) health?.stop();
+      stopping = true; // from here nothing starts again: not a restart from backoff, a health check or the dashboard
+      for (const { health, service } of services) {
+        health?.stop();
+        service.hold(); // while the last users stop, the first must not restart
+      }
       for (const { service } of [...services].reverse()) await service.stop(graceMs);
     },
   };

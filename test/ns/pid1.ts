@@ -1,5 +1,6 @@
 // PID 1 as PID 1: real mounts, real children, real signals, in namespaces.
 import t from 'tap';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { bootNamespace, writeRootTree } from '../fixtures/namespace';
 
 const BOOT_MS = 30_000;
@@ -50,6 +51,23 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   await pid1.expect('REPL closed; opening a new one', 10_000);
   t.equal(await pid1.value('1 + 1'), 2, 'still answering after all that');
 
+  // A disk kept busy by PID 1 itself (a file the REPL left open for writing) and by a process that is there to the end (its cwd):
+  // at shutdown PID 1 closes its own file, names the holder, remounts the disk read-only, and it is left clean.
+  const image = `${dir}/busy.img`;
+  execFileSync('mke2fs', ['-q', '-F', '-t', 'ext4', image, '8M']);
+  const loop = execFileSync('losetup', ['-f', '--show', image], { encoding: 'utf8' }).trim();
+  t.teardown(() => spawnSync('losetup', ['-d', loop]));
+  await pid1.eval(`(() => {
+      const addon = { exports: {} };
+      process.dlopen(addon, '/lib/nodeos/nodeos.node');
+      fs.mkdirSync('/mnt', { recursive: true });
+      addon.exports.mount('${loop}', '/mnt', 'ext4', 0, null);
+      globalThis.held = fs.openSync('/mnt/held', 'w');
+      fs.writeSync(held, 'synced');
+      fs.fsyncSync(held);
+      process.chdir('/mnt');
+    })()`.replace(/\n\s*/g, ' '));
+
   // A process that ignores SIGTERM is killed after the grace period.
   await pid1.eval("child_process.spawn(process.execPath, ['-e', \"process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)\"], { detached: true, stdio: 'ignore' }).unref()");
   await new Promise((r) => setTimeout(r, 500));
@@ -63,6 +81,8 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
     'shutdown: sending SIGKILL to all (1 still running)',
     'shutdown: SIGKILL to survivors',
     'shutdown: synced filesystems',
+    "shutdown: /mnt: closed PID 1's own /mnt/held",
+    /shutdown: \/mnt: EBUSY \(held by \S+ \(1\): \/mnt\): remounted read-only/,
     'shutdown: unmounted filesystems',
     'shutdown: synced filesystems',
     'shutdown: calling reboot(2) for reboot',
@@ -71,6 +91,9 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   // reboot(RESTART) inside a PID namespace ends its init with SIGHUP; unshare passes it on.
   t.same(await pid1.exited, { code: null, signal: 'SIGHUP' }, 'the namespace ended as a reboot');
   t.equal(pid1.output.match(/ready in \d+ ms/g)?.length, 1, 'PID 1 never restarted');
+  const fsck = spawnSync('e2fsck', ['-fn', loop], { encoding: 'utf8' });
+  t.equal(fsck.status, 0, `the busy disk is clean\n${fsck.stdout}`);
+  t.equal(execFileSync('debugfs', ['-R', 'cat /held', loop], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'synced', 'and holds what was synced');
 });
 
 t.test('SIGUSR2 powers off (SIGINT from a PID namespace), SIGUSR1 halts', async (t) => {

@@ -66,6 +66,7 @@ function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Endi
       mount(7, '/home', 'ext4', '254:1'),
     ],
     holders: (target) => (target === '/home' ? ['stubborn (9): /home/alice/log'] : []),
+    closeOwnFiles: () => [],
     reap: () => {},
     stopOwn: () => void sys.trace.push('stop users, console and own children'),
   };

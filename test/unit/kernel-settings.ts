@@ -32,12 +32,12 @@ t.test('every setting written; one the kernel lacks is a warning and the rest st
   ]);
 });
 
-t.test('oom_score_adj: written, or false when refused', async (t) => {
+t.test('oom_score_adj: written, or why not', async (t) => {
   const dir = t.testdir();
   const file = join(dir, 'oom_score_adj');
   writeFileSync(file, '0');
-  t.equal(setOomScoreAdj(-1000, file), true);
+  t.equal(setOomScoreAdj(-1000, file), undefined);
   t.equal(readFileSync(file, 'utf8'), '-1000');
   mkdirSync(join(dir, 'gone'));
-  t.equal(setOomScoreAdj(0, join(dir, 'gone', 'x', 'oom_score_adj')), false);
+  t.equal(setOomScoreAdj(0, join(dir, 'gone', 'x', 'oom_score_adj')), 'ENOENT');
 });

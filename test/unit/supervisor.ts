@@ -111,6 +111,27 @@ t.test('stop during backoff cancels the restart', async (t) => {
   t.same(w.signals, []);
 });
 
+t.test('hold (a shutdown began): a pending restart is dropped, a running init is left to stop, and its crash is final', async (t) => {
+  const w = world();
+  const waiting = new Service('flaky', w.hooks, memoryLog());
+  const running = new Service('web', w.hooks, memoryLog());
+  waiting.start();
+  running.start();
+  w.runs[0].exit(1);
+  t.equal(waiting.state, 'backoff');
+  waiting.hold();
+  running.hold();
+  t.equal(waiting.state, 'stopped');
+  t.equal(running.state, 'running', 'not signalled: stop() decides when');
+  t.same(w.signals, []);
+  w.runs[1].exit(1); // it crashes while others are being stopped
+  t.equal(running.state, 'stopped', 'no backoff');
+  w.advance(120_000);
+  t.equal(w.runs.length, 2, 'nothing started again');
+  await running.stop(5000);
+  t.same(w.signals, [], 'stopping what is down sends nothing');
+});
+
 t.test('end(): an unhealthy run is killed and restarted through the backoff; not when stopping', async (t) => {
   const w = world();
   const log = memoryLog();
