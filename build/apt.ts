@@ -24,6 +24,12 @@ export function resolvePackage(meta: string, prefix: string, apt?: PrivateApt): 
   return name && version ? { name, version } : undefined;
 }
 
+/** A package's candidate version, through the host's apt or a private configuration's environment. */
+export function candidate(name: string, env: NodeJS.ProcessEnv = process.env): { name: string; version: string } | undefined {
+  const version = /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
+  return version ? { name, version } : undefined;
+}
+
 /** The .deb of that exact version, downloaded into the cache once (through `apt`'s configuration when given). */
 export async function downloadDeb(pkg: { name: string; version: string }, apt?: PrivateApt): Promise<string> {
   const downloads = join(CACHE, 'downloads');
@@ -81,9 +87,6 @@ export function privateApt(components: readonly string[], debArch?: string): Pri
   }
   return {
     env,
-    resolve: (name) => {
-      const version = /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
-      return version ? { name, version } : undefined;
-    },
+    resolve: (name) => candidate(name, env),
   };
 }

@@ -17,6 +17,7 @@ import { MANIFEST, readManifest, type Manifest } from './manifest';
 import { moduleEntries, modulesOf } from './modules';
 import { customKernel, FRAGMENT } from '../kernel/custom';
 import { nodeDist, sharedLibraries, sysrootFor } from './node-binary';
+import { e2fsckEntries } from './e2fsck';
 import { basename } from 'node:path';
 import { archInfo } from './versions';
 import { ensureAddon } from './addon';
@@ -118,7 +119,7 @@ export async function buildImage({ arch, out, platform: platformName, kernel: ke
   // The custom kernel has every driver built in: no modules (nor their firmware) in its archive.
   const modules = kernelChoice === 'custom' ? undefined : moduleEntries(join(kernel.dir, 'lib', 'modules', kernel.release), kernel.release, modulesOf(platform.modules));
   const firmware = await firmwareFiles(modules?.modules.flatMap((m) => m.firmware) ?? [], modules ? platform.firmware : []);
-  const archives = initramfsArchives({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries] });
+  const archives = initramfsArchives({ ...system, extra: [...(modules?.entries ?? []), ...firmware.entries, ...(await e2fsckEntries(arch))] });
   // What the image is made of, byte for byte: equal means up to date.
   const kernelInput = kernelChoice === 'custom' ? readFileSync(FRAGMENT) : `${kernel.package} ${kernel.version}`;
   const settings = [arch, platformName, kernelChoice, kernelInput, cmdline, platform.compression].map(digest);

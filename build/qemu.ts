@@ -19,6 +19,8 @@ export interface BootOptions {
   initramfs?: string;
   /** A users partition image, attached as the first virtio disk. */
   users?: string;
+  /** The users image is attached read-only (a write-protected disk). */
+  usersReadOnly?: boolean;
   /** More disk images, attached as further virtio disks. */
   disks?: readonly string[];
   /**
@@ -85,7 +87,8 @@ export function netArgs(mode: NetMode = 'user', forwards: readonly string[] = []
 export const OVMF = '/usr/share/ovmf/OVMF.fd';
 
 /** Raw disk images as virtio block devices (/dev/vda, /dev/vdb … in that order). */
-const driveArgs = (files: readonly string[]) => files.flatMap((file) => ['-drive', `file=${file},format=raw,if=virtio`]);
+const driveArgs = (files: readonly string[], readOnly: ReadonlySet<string> = new Set()) =>
+  files.flatMap((file) => ['-drive', `file=${file},format=raw,if=virtio${readOnly.has(file) ? ',readonly=on' : ''}`]);
 
 export function qemuCommand(manifestPath: string, options: BootOptions = {}): { command: string; args: string[] } {
   const manifest = readManifest(manifestPath);
@@ -101,7 +104,7 @@ export function qemuCommand(manifestPath: string, options: BootOptions = {}): { 
     ...(options.pcDisk ? pcBoot(options.pcDisk, options) : directBoot(manifest, dir, kernel, options, Boolean(options.users || options.disks?.length))),
     ...(options.noReboot ? ['-no-reboot'] : []),
     ...netArgs(options.net, options.forwards, options.pcDisk ? 'e1000e' : undefined),
-    ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])]),
+    ...driveArgs([...(options.users ? [options.users] : []), ...(options.disks ?? [])], new Set(options.usersReadOnly && options.users ? [options.users] : [])),
   ];
   return { command: qemu, args };
 }

@@ -69,7 +69,6 @@ export class Clock {
   start(): void {
     if (!this.savedPath) return;
     if (this.setClock) this.restore(this.savedPath);
-    mkdirSync(dirname(this.savedPath), { recursive: true, mode: 0o700 });
     this.saver = setInterval(() => this.save(), CLOCK_POLICY.saveEveryMs);
   }
 
@@ -93,10 +92,13 @@ export class Clock {
   save(): void {
     if (!this.savedPath) return;
     try {
-      writeAtomic(this.savedPath, `${Date.now()}\n`);
+      mkdirSync(dirname(this.savedPath), { recursive: true, mode: 0o700 });
+      writeAtomic(this.savedPath, `${Date.now()}\n`, 0o644, { durable: true });
       this.log.debug(`saved the time to ${this.savedPath}`);
     } catch (err) {
-      this.log.warn(`cannot save the time: ${(err as Error).message}`);
+      // A read-only users partition was said once, at boot; anything else is news.
+      if ((err as NodeJS.ErrnoException).code === 'EROFS') this.log.debug(`cannot save the time: ${(err as Error).message}`);
+      else this.log.warn(`cannot save the time: ${(err as Error).message}`);
     }
   }
 

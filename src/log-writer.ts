@@ -60,9 +60,32 @@ export function initLogPath(home: string): string {
   return join(dir, 'init.log');
 }
 
-// dist/log-writer.js is started with the cap in its environment.
-if (process.env[LOG_MAX_ENV]) {
-  const log = new RotatingLog(initLogPath(process.env.HOME ?? process.cwd()), Number(process.env[LOG_MAX_ENV]));
-  process.stdin.on('data', (chunk: Buffer) => log.write(chunk));
-  process.stdin.on('end', () => log.close());
+/**
+ * Appends stdin to the log until it ends. A log that cannot be written (a
+ * read-only or full partition, a quota) drops the output instead of ending:
+ * the init's stdout must not break because its log cannot grow. Said once on
+ * stderr (PID 1's log), except for a read-only partition, which PID 1 said.
+ */
+function writeLog(open: () => RotatingLog, input: NodeJS.ReadableStream): void {
+  let log: RotatingLog | undefined;
+  const fail = (err: unknown) => {
+    log = undefined;
+    if ((err as NodeJS.ErrnoException).code !== 'EROFS') process.stderr.write(`init.log: ${(err as Error).message}; output dropped from here\n`);
+  };
+  try {
+    log = open();
+  } catch (err) {
+    fail(err);
+  }
+  input.on('data', (chunk: Buffer) => {
+    try {
+      log?.write(chunk);
+    } catch (err) {
+      fail(err);
+    }
+  });
+  input.on('end', () => log?.close());
 }
+
+// dist/log-writer.js is started with the cap in its environment.
+if (process.env[LOG_MAX_ENV]) writeLog(() => new RotatingLog(initLogPath(process.env.HOME ?? process.cwd()), Number(process.env[LOG_MAX_ENV])), process.stdin);

@@ -150,7 +150,9 @@ export function logToFile(log: Log, spec: LogFile = SYSTEM_LOG): void {
     chmodSync(spec.dir, 0o700);
     addSink(new RotatingFileSink(spec));
   } catch (err) {
-    log.warn(`log file: ${(err as Error).message}`);
+    // A read-only users partition was said once, when it was mounted.
+    if ((err as NodeJS.ErrnoException).code === 'EROFS') log.debug(`log file: ${(err as Error).message}`);
+    else log.warn(`log file: ${(err as Error).message}`);
   }
 }
 

@@ -7,6 +7,7 @@ import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
 import type { Log } from './log';
 import { readMountinfo } from './mountinfo';
+import { repairFilesystem } from './fsck';
 import { readLogs } from './log-files';
 import { commandLine, listProcesses } from './proc';
 import type { PowerAction } from './shutdown';
@@ -24,6 +25,8 @@ export const helpers = (output: NodeJS.WritableStream) => ({
       .map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state, command: commandLine(p) })),
   /** Prints the last lines of PID 1's log on the users partition, or of a user's init.log. */
   logs: (name?: string, lines = 40) => void output.write(readLogs(name, lines)),
+  /** Checks and repairs an ext2/3/4 filesystem (e2fsck -f -y): what the boot says to run when e2fsck -p could not fix it. */
+  fsck: (device: string) => void output.write(`${repairFilesystem(device)}\n`),
   /** Prints the kernel log. */
   dmesg: () => {
     for (const record of readKernelLog()) output.write(`${formatKmsgRecord(record)}\n`);

@@ -59,9 +59,12 @@ export function userEnvironment(user: Account, system: Record<string, string> = 
 /** Homes are 0700: whatever isolation a user has, the others' files stay closed. */
 function closeHome(user: Account, log: Log): void {
   const mode = statSync(user.home).mode & 0o777;
-  if (mode !== 0o700) {
+  if (mode === 0o700) return;
+  try {
     chmodSync(user.home, 0o700);
     log.info(`${user.name}: home was ${mode.toString(8)}, now 700`);
+  } catch (err) {
+    log.warn(`${user.name}: home is ${mode.toString(8)} and stays so: ${(err as Error).message}`); // a read-only partition
   }
 }
 

@@ -7,6 +7,7 @@ import type { Config } from './config';
 import type { Log } from './log';
 import type { ModuleLoader } from './modules';
 import { MS, type Sys } from './sys';
+import { checkFilesystem } from './fsck';
 
 const POLL_MS = 250;
 
@@ -35,20 +36,23 @@ function describe(device: BlockDevice): string {
 }
 
 /**
- * Mounts it nosuid,nodev (setuid files and device nodes in homes are not
- * honoured), its filesystem's module loaded first (ext4 is one on PC
- * kernels; the kernel cannot ask for it: there is no modprobe). If that
- * fails, read-only with a warning: the users' files can still be read and
- * rescued.
+ * Checks it (src/fsck.ts), then mounts it nosuid,nodev (setuid files and
+ * device nodes in homes are not honoured), its filesystem's module loaded
+ * first (ext4 is one on PC kernels; the kernel cannot ask for it: there is no
+ * modprobe); ext* with errors=remount-ro, so a disk error stops the writes
+ * instead of spreading damage. If read-write fails, read-only with a warning:
+ * users still start, their files can be read and rescued.
  */
 export function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): void {
   const fstype = config.usersFsType || device.type || 'ext4';
+  if (!checkFilesystem(device.path, fstype, log)) throw new Error(`${device.path} has errors e2fsck -p cannot fix`);
   loader.loadAlias(`fs-${fstype}`);
   const flags = MS.NOSUID | MS.NODEV | MS.RELATIME;
+  const data = fstype.startsWith('ext') ? 'errors=remount-ro' : null;
   try {
-    sys.mount(device.path, target, fstype, flags, null);
+    sys.mount(device.path, target, fstype, flags, data);
   } catch (err) {
-    log.warn(`mounting ${device.path} read-write failed (${(err as Error).message}); mounting it read-only`);
-    sys.mount(device.path, target, fstype, flags | MS.RDONLY, null);
+    log.warn(`mounting ${device.path} read-write failed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}): mounted read-only; users start, and their writes fail with EROFS`);
+    sys.mount(device.path, target, fstype, flags | MS.RDONLY, data);
   }
 }

@@ -3,7 +3,8 @@
 // the same key after every reboot and after a new image. Its fingerprint is
 // shown on the consoles' banner so a user can check it.
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { writeAtomic } from '../atomic-write';
 import { join } from 'node:path';
 import { utils } from 'ssh2';
 
@@ -26,15 +27,26 @@ function fromPrivate(text: string): HostKey {
   return { private: text, fingerprint: fingerprintOf(key.getPublicSSH()) };
 }
 
-/** Reads the host key from dir (0700, root's), or makes one there; `made` says which. */
-export function loadHostKey(dir: string): HostKey & { made: boolean } {
+/**
+ * Reads the host key from dir (0700, root's), or makes one there; `made`
+ * says which. A key a power cut or a disk error left unreadable is kept as
+ * .bad and replaced (`replaced` says why): SSH with a new key beats none.
+ */
+export function loadHostKey(dir: string): HostKey & { made: boolean; replaced?: string } {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  if ((statSync(dir).mode & 0o777) !== 0o700) chmodSync(dir, 0o700); // only when needed: a read-only partition still serves its key
   const path = join(dir, HOST_KEY_FILE);
-  if (existsSync(path)) return { ...fromPrivate(readFileSync(path, 'utf8')), made: false };
+  let replaced: string | undefined;
+  if (existsSync(path)) {
+    try {
+      return { ...fromPrivate(readFileSync(path, 'utf8')), made: false };
+    } catch (err) {
+      replaced = (err as Error).message;
+      renameSync(path, `${path}.bad`);
+    }
+  }
   const pair = utils.generateKeyPairSync('ed25519');
-  writeFileSync(`${path}.new`, pair.private, { mode: 0o600 });
-  renameSync(`${path}.new`, path);
-  writeFileSync(`${path}.pub`, `${pair.public}\n`, { mode: 0o644 });
-  return { ...fromPrivate(pair.private), made: true };
+  writeAtomic(path, pair.private, 0o600, { durable: true });
+  writeAtomic(`${path}.pub`, `${pair.public}\n`, 0o644, { durable: true });
+  return { ...fromPrivate(pair.private), made: true, ...(replaced && { replaced }) };
 }

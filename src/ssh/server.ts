@@ -20,7 +20,7 @@ import type { Sys } from '../sys';
 import { spawnLaunched, type Program } from '../user-services';
 import { readOwnFile, type Account } from '../users';
 import { findKey, parseAuthorizedKeys } from './authorized-keys';
-import { loadHostKey, type HostKey } from './host-key';
+import { HOST_KEY_FILE, loadHostKey, type HostKey } from './host-key';
 
 /** Connections still logging in, at most (OpenSSH's MaxStartups), and how long they may take. */
 const MAX_UNAUTHENTICATED = 10;
@@ -90,6 +90,7 @@ export class SshServer {
     const { log } = this.deps;
     const key = loadHostKey(this.options.keyDir);
     this.hostKey = key;
+    if (key.replaced) log.warn(`the host key was unreadable (${key.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
     log.info(`${key.made ? 'made a host key' : 'host key'}: ${key.fingerprint} (ED25519)`);
     const ssh = new Server({ hostKeys: [key.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
     // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.

@@ -5,7 +5,10 @@
 import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { SshServer } from '../../src/ssh/server';
+import { HOST_KEY_FILE } from '../../src/ssh/host-key';
 import { authenticator } from '../../src/login';
 import { DEFAULT_ACCOUNT_POLICY } from '../../src/users';
 import { LoginGuard } from '../../src/login-guard';
@@ -37,6 +40,14 @@ t.test('host key: made once, then kept', async (t) => {
   t.match(first.log.lines.join('\n'), /made a host key: SHA256:[\w+/]{43} \(ED25519\)/);
   t.equal(second.server.fingerprint, first.server.fingerprint, 'the same key after a restart');
   t.match(second.log.lines.join('\n'), /info: host key: SHA256:/);
+  // A power cut before the key reached the disk leaves an empty file: a new key, the old one kept aside, and a warning.
+  writeFileSync(join(dir, HOST_KEY_FILE), '');
+  const third = await start(dir);
+  await third.server.stop();
+  t.not(third.server.fingerprint, first.server.fingerprint);
+  t.match(third.log.lines.join('\n'), /warn: the host key was unreadable \(.*\): kept as ssh_host_ed25519_key\.bad, a new one made/);
+  t.equal(readFileSync(join(dir, `${HOST_KEY_FILE}.bad`), 'utf8'), '');
+  t.equal(statSync(join(dir, HOST_KEY_FILE)).mode & 0o777, 0o600);
 });
 
 t.test('a flood of connections that never log in is bounded', async (t) => {
