@@ -24,7 +24,8 @@ export const MODULE_CLASSES = {
   keyboards: ['usbhid', 'hid_generic', 'hid_apple', 'hid_cherry', 'hid_chicony', 'hid_lenovo', 'hid_logitech_dj', 'hid_logitech_hidpp', 'hid_microsoft'],
   /** Hardware watchdogs: QEMU's i6300esb, Intel's TCO (behind lpc_ich) and AMD's. */
   watchdogs: ['i6300esb', 'lpc_ich', 'iTCO_wdt', 'sp5100_tco'],
-  filesystems: ['ext4', 'vfat', 'nls_cp437', 'nls_utf8', 'nls_iso8859_1', 'squashfs'],
+  /** quota_v2 is the format of ext4's quota feature (the kernel would ask modprobe for it). */
+  filesystems: ['ext4', 'quota_v2', 'vfat', 'nls_cp437', 'nls_utf8', 'nls_iso8859_1', 'squashfs'],
   /**
    * Raspberry Pi 3, 4, 400, Zero 2 W, CM4: the SD card (and on the Pi 4 the
    * regulators its probe waits for), USB (dwc2; the Pi 4's VL805 behind

@@ -5,6 +5,7 @@
 // inodes with debugfs, so a tree written by an ordinary user works too.
 // --password NAME writes NAME's login password hash (~/.nodeos/passwd, the
 // user's own, mode 600) the same way.
+import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
@@ -79,9 +80,14 @@ export function passwordCommands(dir: string, name: string, hashFile: string, ow
   ];
 }
 
+/**
+ * ext4 with the quota feature (each user's usage kept, for the limits PID 1
+ * sets: src/quotas.ts) and the default 5 % of blocks reserved for root, so
+ * PID 1 can still write when users have filled the rest.
+ */
 export function buildUsersImage(dir: string, out: string, options: UsersImageOptions): void {
   rmSync(out, { force: true });
-  exec('mke2fs', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', options.label, '-d', dir, '-E', 'root_owner=0:0', out, options.size]);
+  exec('mke2fs', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', options.label, '-d', dir, '-O', 'quota', '-E', 'root_owner=0:0,quotatype=usrquota', out, options.size]);
   const staging = mkdtempSync(join(tmpdir(), 'nodeos-passwd-'));
   try {
     const commands = ownerCommands(dir, options.owners);
@@ -90,11 +96,19 @@ export function buildUsersImage(dir: string, out: string, options: UsersImageOpt
       writeFileSync(hashFile, hash, { mode: 0o600 });
       commands.push(...passwordCommands(dir, name, hashFile, options.owners[name]));
     }
-    if (commands.length === 0) return;
-    const script = join(staging, 'debugfs');
-    writeFileSync(script, `${commands.join('\n')}\n`);
-    exec('debugfs', 'debugfs', ['-w', '-f', script, out]);
+    if (commands.length) {
+      const script = join(staging, 'debugfs');
+      writeFileSync(script, `${commands.join('\n')}\n`);
+      exec('debugfs', 'debugfs', ['-w', '-f', script, out]);
+    }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
+  countUsage(out);
+}
+
+/** Neither mke2fs -d nor debugfs's owner edits update the quota usage: e2fsck counts it (exit 1: it changed something). */
+function countUsage(image: string): void {
+  const run = spawnSync('e2fsck', ['-f', '-p', image], { encoding: 'utf8' });
+  if (run.status !== 0 && run.status !== 1) throw new Error(`e2fsck -fp ${image}: exit ${run.status ?? run.signal}\n${run.stdout}${run.stderr}`);
 }

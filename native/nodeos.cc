@@ -19,6 +19,7 @@
 #include <sys/mount.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/quota.h>
 #include <stdlib.h>
 #include <termios.h>
 #include <sys/reboot.h>
@@ -161,6 +162,21 @@ Napi::Value Unshare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckArgs(info, 0, 1)) return ThrowType(env, "unshare(flags)");
   if (unshare(info[0].As<Napi::Number>().Int32Value()) != 0) return ThrowErrno(env, errno, "unshare");
+  return env.Undefined();
+}
+
+// setQuota(device, type, id, blockLimitKiB): quotactl(Q_SETQUOTA) with the
+// block limits only (hard = soft: no grace period); 0 means no limit.
+Napi::Value SetQuota(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, 3)) return ThrowType(env, "setQuota(device, type, id, blockLimitKiB)");
+  std::string device = info[0].As<Napi::String>().Utf8Value();
+  struct dqblk limits = {};
+  limits.dqb_bhardlimit = limits.dqb_bsoftlimit = (uint64_t)info[3].As<Napi::Number>().Int64Value();
+  limits.dqb_valid = QIF_BLIMITS;
+  if (quotactl(QCMD(Q_SETQUOTA, info[1].As<Napi::Number>().Int32Value()), device.c_str(),
+               info[2].As<Napi::Number>().Int32Value(), (caddr_t)&limits) != 0)
+    return ThrowErrno(env, errno, "quotactl", device);
   return env.Undefined();
 }
 
@@ -473,6 +489,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("addressDelete", Napi::Function::New(env, AddressDelete, "addressDelete"));
   exports.Set("routeAdd", Napi::Function::New(env, RouteAdd, "routeAdd"));
   exports.Set("routeDelete", Napi::Function::New(env, RouteDelete, "routeDelete"));
+  exports.Set("setQuota", Napi::Function::New(env, SetQuota, "setQuota"));
   return exports;
 }
 

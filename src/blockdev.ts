@@ -7,7 +7,12 @@ export interface Filesystem {
   type: 'ext4' | 'vfat' | 'squashfs';
   label?: string;
   uuid?: string;
+  /** ext4's quota feature: usage kept in hidden inodes, limits enforced when mounted with usrquota. */
+  quota?: boolean;
 }
+
+/** s_feature_ro_compat's RO_COMPAT_QUOTA. */
+const EXT4_QUOTA = 0x100;
 
 export interface BlockDevice extends Partial<Filesystem> {
   name: string;
@@ -35,7 +40,8 @@ const guidText = (b: Buffer) =>
 export function probeFilesystem(head: Buffer): Filesystem | undefined {
   if (head.length >= 2048 && head.readUInt16LE(1024 + 0x38) === 0xef53) {
     const label = cString(head.subarray(1024 + 0x78, 1024 + 0x88));
-    return { type: 'ext4', uuid: uuidText(head.subarray(1024 + 0x68, 1024 + 0x78)), ...(label && { label }) };
+    const quota = (head.readUInt32LE(1024 + 0x64) & EXT4_QUOTA) !== 0;
+    return { type: 'ext4', uuid: uuidText(head.subarray(1024 + 0x68, 1024 + 0x78)), ...(label && { label }), ...(quota && { quota }) };
   }
   if (head.length >= 4 && head.toString('latin1', 0, 4) === 'hsqs') return { type: 'squashfs' };
   if (head.length >= 512 && head.readUInt16LE(510) === 0xaa55) {

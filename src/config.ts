@@ -27,6 +27,8 @@ export interface Config {
   readonly modules: readonly string[];
   /** nodeos.user_memory_max= — each user's memory.max (bytes, K/M/G suffix, N% of RAM, or max). */
   readonly userMemoryMax: string;
+  /** nodeos.user_disk_max= — each user's disk quota on the users partition (bytes, K/M/G suffix, N% of the partition, or max; default 50%). */
+  readonly userDiskMax: string;
   /** nodeos.user_pids_max= — each user's pids.max (a number or max). */
   readonly userPidsMax: string;
   /** nodeos.uid_min= — the lowest uid a user's folder may have (default 1000); below are system uids, refused. */
@@ -89,6 +91,7 @@ export const DEFAULTS: Omit<Config, 'warnings' | 'ownsKernel'> = {
   rootwaitS: 10,
   modules: [],
   userMemoryMax: '75%',
+  userDiskMax: '50%',
   userPidsMax: '1024',
   userLogMax: '1M',
   uidMin: 1000,
@@ -155,6 +158,9 @@ export function parseInterface(value: string | undefined): InterfaceConfig | Pro
   return config;
 }
 
+/** A size: bytes with a K/M/G suffix, N% (of the RAM or the partition), or max. */
+const parseSize = (v: string | undefined) => (v !== undefined && /^(max|\d+[KMG]?|\d{1,2}%|100%)$/.test(v) ? v : new Problem(`expected bytes (K/M/G), N% or max, got ${show(v)}`));
+
 const PARAMS: { [key: string]: Param<keyof Settings> } = {
   console: {
     field: 'console',
@@ -213,7 +219,11 @@ const PARAMS: { [key: string]: Param<keyof Settings> } = {
   },
   user_memory_max: {
     field: 'userMemoryMax',
-    parse: (v) => (v !== undefined && /^(max|\d+[KMG]?|\d{1,2}%|100%)$/.test(v) ? v : new Problem(`expected bytes (K/M/G), N% or max, got ${show(v)}`)),
+    parse: parseSize,
+  },
+  user_disk_max: {
+    field: 'userDiskMax',
+    parse: parseSize,
   },
   user_pids_max: {
     field: 'userPidsMax',

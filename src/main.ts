@@ -26,7 +26,9 @@ import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, switchRoot } from './switch-root';
 import { findUsersPartition, mountUsersPartition } from './users-partition';
-import { PROGRAMS, startUsers, type UserServices } from './user-services';
+import { PROGRAMS, startUsers, type UserServices, type UsersOptions } from './user-services';
+import { DiskQuotas } from './quotas';
+import type { BlockDevice } from './blockdev';
 import type { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
 import { Clock, SAVED_CLOCK } from './clock';
@@ -76,12 +78,12 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   setHostname(sys, config.hostname, logger('hostname'));
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
-  const usersPartition = !config.single && (await leaveInitramfs(sys, config));
+  const usersPartition = config.single ? undefined : await leaveInitramfs(sys, config);
   terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
-    users: usersPartition ? { isolation: true } : undefined,
+    users: usersPartition && { isolation: true, quotas: usersPartition.quota ? new DiskQuotas(sys, usersPartition.path, logger('users')) : undefined },
     ownsMachine: true,
-    savedClock: usersPartition,
+    savedClock: Boolean(usersPartition),
     signals: SIGNAL_ACTIONS,
     ending: kernelEnding(sys),
   });
@@ -109,7 +111,7 @@ async function bootContainer(exit: (code: number) => void): Promise<void> {
 /** What differs between a kernel's PID 1 and a container's once the system runs. */
 interface SystemOptions {
   /** Start the users of /home (absent in the initramfs: no users partition). */
-  users?: { isolation: boolean };
+  users?: Pick<UsersOptions, 'isolation' | 'quotas'>;
   /** The network, the clock and new devices are ours (not an engine's) to manage. */
   ownsMachine: boolean;
   /** The clock goes forward to the time saved on the users partition. */
@@ -136,7 +138,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     network.start(); // loopback and name files before users; leases come in the background
   }
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
-  const users = machine.users ? startUsers(config, logger('users'), { isolation: machine.users.isolation }) : undefined;
+  const users = machine.users ? startUsers(config, logger('users'), machine.users) : undefined;
   if (users && machine.ownsMachine) watchForDevices(sys);
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;
@@ -172,23 +174,23 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   consoles.start();
 }
 
-/** Drivers, the users partition, and the switch to the real root: whether it happened. */
-async function leaveInitramfs(sys: Sys, config: Config): Promise<boolean> {
+/** Drivers, the users partition, and the switch to the real root: the partition, when it happened. */
+async function leaveInitramfs(sys: Sys, config: Config): Promise<BlockDevice | undefined> {
   const loader = new ModuleLoader(sys, logger('modules'));
   for (const module of config.modules) loader.load(module);
   const device = await findUsersPartition(config, loader, logger('users'));
   if (!device) {
     log.warn('no users partition: this system is ephemeral, changes are lost at power-off');
-    return false;
+    return undefined;
   }
   try {
     prepareRoot(sys, (target) => mountUsersPartition(sys, loader, device, target, config, logger('users')));
   } catch (err) {
     log.error(`${(err as Error).message}: staying in the initramfs (ephemeral)`);
-    return false;
+    return undefined;
   }
   switchRoot(sys, logger('switch-root'));
-  return true;
+  return device;
 }
 
 /** The SSH server, when there is a users partition to keep its host key and hold the accounts. */

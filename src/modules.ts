@@ -152,6 +152,11 @@ export class ModuleLoader {
     }
   }
 
+  /** Loads a module this kernel has as one (a custom kernel has it built in, or not at all: no warning); true when it loaded now. */
+  loadIfModule(name: string): boolean {
+    return this.index.deps.has(name.replace(/-/g, '_')) && this.load(name);
+  }
+
   /** Loads the modules that provide an alias, such as fs-ext4 for a filesystem; true when one loaded now. */
   loadAlias(alias: string): boolean {
     return modulesFor(alias, this.index).filter((module) => this.load(module)).length > 0;

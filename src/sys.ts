@@ -22,6 +22,8 @@ export interface Sys {
   sethostname(name: string): void;
   finitModule(path: string, params: string, flags: number): void;
   unshare(flags: number): void;
+  /** quotactl(Q_SETQUOTA): a block limit (KiB, 0 = none) for one uid or gid on the device's filesystem. */
+  setQuota(device: string, type: number, id: number, blockLimitKiB: number): void;
   prctl(option: number, arg2: number): number;
   sync(): void;
   /** TIOCSCTTY on fd: the terminal becomes this session's (call after setsid). */
@@ -90,6 +92,8 @@ export const MODULE_INIT = { COMPRESSED_FILE: 4 } as const;
 export const PR = { SET_CHILD_SUBREAPER: 36, SET_NO_NEW_PRIVS: 38, GET_NO_NEW_PRIVS: 39 } as const;
 
 export const WNOHANG = 1;
+
+export const QUOTA = { USER: 0, GROUP: 1 } as const;
 
 // The bundle ships the addon beside itself; from sources it is node-gyp's output.
 const ADDON_PATHS = [join(__dirname, 'nodeos.node'), join(__dirname, '..', 'native', 'build', 'Release', 'nodeos.node')];

@@ -2,7 +2,7 @@
 // cgroup with its limits, through the launcher (dist/launch.js) that isolates
 // it and becomes it. Stopping them in reverse order.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statfsSync, statSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
@@ -14,6 +14,7 @@ import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type 
 import { LOG_MAX_ENV } from './log-writer';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
+import type { DiskQuotas } from './quotas';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
 /** Folders that are not users are named in the log up to this many, then counted. */
@@ -54,6 +55,12 @@ export function userEnvironment(user: Account, system: Record<string, string> = 
     NPM_CONFIG_PREFIX: `${user.home}/.npm-global`,
     NPM_CONFIG_UPDATE_NOTIFIER: 'false',
   };
+}
+
+/** The size of the filesystem holding the homes (what N% of a disk quota is of). */
+function partitionBytes(homes: string): number {
+  const { blocks, bsize } = statfsSync(homes);
+  return blocks * bsize;
 }
 
 /** Homes are 0700: whatever isolation a user has, the others' files stay closed. */
@@ -152,7 +159,15 @@ function healthMonitor(user: Account, service: Service, spec: (leaf: string, pro
   }, log);
 }
 
-export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true } = {}): UserServices {
+export interface UsersOptions {
+  homes?: string;
+  /** Each user in a view of their own (needs CAP_SYS_ADMIN). */
+  isolation?: boolean;
+  /** Per-user disk quotas on this filesystem (the users partition has ext4's quota feature). */
+  quotas?: DiskQuotas;
+}
+
+export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true, quotas }: UsersOptions = {}): UserServices {
   const { users, skipped } = discoverUsers(config, homes);
   for (const reason of skipped.slice(0, MAX_SKIPPED_LINES)) log.warn(`not started: ${reason}`);
   if (skipped.length > MAX_SKIPPED_LINES) log.warn(`not started: ${skipped.length - MAX_SKIPPED_LINES} more folders (a log line each would flood the console)`);
@@ -160,11 +175,13 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
   const cgroups = setupCgroups(log);
   const logMaxBytes = toBytes(config.userLogMax, totalmem());
   const system = proxyEnvironment(config, join(homes, SETTINGS_DIR), log);
-  /** The user's cgroup leaf (empty without cgroups) and environment; the home closed. */
+  const total = { memory: totalmem(), disk: partitionBytes(homes) };
+  /** The user's cgroup leaf (empty without cgroups) and environment; the home closed, the disk quota set. */
   const prepare = (account: Account, leaf: string) => {
     closeHome(account, log);
-    const { limits, problems } = userLimits(account.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax }, totalmem());
+    const { limits, problems } = userLimits(account.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax, diskMax: config.userDiskMax }, total);
     for (const problem of problems) log.warn(`${account.name}: ${problem}`);
+    quotas?.apply(account, limits.diskMax);
     const cgroup = cgroups ? leafCgroup(userCgroup(account.name, limits), leaf) : '';
     return { ...account, cgroup, isolate: isolation && account.uid !== 0, env: userEnvironment(account, system) };
   };

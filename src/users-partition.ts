@@ -40,15 +40,18 @@ function describe(device: BlockDevice): string {
  * device nodes in homes are not honoured), its filesystem's module loaded
  * first (ext4 is one on PC kernels; the kernel cannot ask for it: there is no
  * modprobe); ext* with errors=remount-ro, so a disk error stops the writes
- * instead of spreading damage. If read-write fails, read-only with a warning:
+ * instead of spreading damage, and with usrquota when it keeps quotas. If read-write fails, read-only with a warning:
  * users still start, their files can be read and rescued.
  */
 export function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): void {
   const fstype = config.usersFsType || device.type || 'ext4';
   if (!checkFilesystem(device.path, fstype, log)) throw new Error(`${device.path} has errors e2fsck -p cannot fix`);
   loader.loadAlias(`fs-${fstype}`);
+  // The kernel would ask modprobe for the quota format, and there is none.
+  const quota = fstype === 'ext4' && device.quota === true;
+  if (quota) loader.loadIfModule('quota_v2');
   const flags = MS.NOSUID | MS.NODEV | MS.RELATIME;
-  const data = fstype.startsWith('ext') ? 'errors=remount-ro' : null;
+  const data = fstype.startsWith('ext') ? `errors=remount-ro${quota ? ',usrquota' : ''}` : null;
   try {
     sys.mount(device.path, target, fstype, flags, data);
   } catch (err) {

@@ -182,14 +182,12 @@ export function discoverUsers(policy: AccountPolicy, homes = '/home'): Discovery
 export interface UserLimits {
   memoryMax: string;
   pidsMax: string;
+  /** Bytes on the users partition (a quota), or max. */
+  diskMax: string;
 }
 
-/**
- * A user's limits: the system's, lowered (never raised) by ~/.nodeos/config.json
- * ({"memoryMax": "256M", "pidsMax": 100}). Returns the problems it found too.
- */
 /** A user's ~/.nodeos/config.json (limits, health check): its fields, or why it could not be read (none is fine). */
-export function readUserConfig(home: string): { own: { memoryMax?: unknown; pidsMax?: unknown; health?: unknown }; problem?: string } {
+export function readUserConfig(home: string): { own: { memoryMax?: unknown; pidsMax?: unknown; diskMax?: unknown; health?: unknown }; problem?: string } {
   try {
     const own: unknown = JSON.parse(readFileSync(join(home, SETTINGS_DIR, 'config.json'), 'utf8'));
     if (typeof own !== 'object' || own === null || Array.isArray(own)) return { own: {}, problem: '.nodeos/config.json: not an object' };
@@ -199,25 +197,32 @@ export function readUserConfig(home: string): { own: { memoryMax?: unknown; pids
   }
 }
 
-export function userLimits(home: string, system: UserLimits, totalMemory: number): { limits: UserLimits; problems: string[] } {
+/**
+ * A user's limits: the system's, lowered (never raised) by ~/.nodeos/config.json
+ * ({"memoryMax": "256M", "pidsMax": 100, "diskMax": "1G"}); N% is of the RAM
+ * for memory and of the users partition for disk. Returns the problems found too.
+ */
+export function userLimits(home: string, system: UserLimits, total: { memory: number; disk: number }): { limits: UserLimits; problems: string[] } {
   const problems: string[] = [];
-  const cap = { memoryMax: toBytes(system.memoryMax, totalMemory), pidsMax: system.pidsMax === 'max' ? Infinity : Number(system.pidsMax) };
   const { own, problem } = readUserConfig(home);
   if (problem) problems.push(problem);
-  let memory = cap.memoryMax;
-  if (own.memoryMax !== undefined) {
-    const wanted = typeof own.memoryMax === 'string' || typeof own.memoryMax === 'number' ? toBytes(String(own.memoryMax), totalMemory) : NaN;
-    if (Number.isNaN(wanted)) problems.push(`.nodeos/config.json: memoryMax ${JSON.stringify(own.memoryMax)} is not a size`);
-    else memory = Math.min(memory, wanted);
-  }
-  let pids = cap.pidsMax;
+  const size = (key: 'memoryMax' | 'diskMax', of: number) => {
+    const cap = toBytes(system[key], of);
+    if (own[key] === undefined) return cap;
+    const wanted = typeof own[key] === 'string' || typeof own[key] === 'number' ? toBytes(String(own[key]), of) : NaN;
+    if (Number.isNaN(wanted)) problems.push(`.nodeos/config.json: ${key} ${JSON.stringify(own[key])} is not a size`);
+    return Number.isNaN(wanted) ? cap : Math.min(cap, wanted);
+  };
+  const memory = size('memoryMax', total.memory);
+  const disk = size('diskMax', total.disk);
+  let pids = system.pidsMax === 'max' ? Infinity : Number(system.pidsMax);
   if (own.pidsMax !== undefined) {
     const wanted = own.pidsMax === 'max' ? Infinity : Number(own.pidsMax);
     if (!(wanted >= 1)) problems.push(`.nodeos/config.json: pidsMax ${JSON.stringify(own.pidsMax)} is not a count`);
     else pids = Math.min(pids, wanted);
   }
   const text = (n: number) => (n === Infinity ? 'max' : String(Math.floor(n)));
-  return { limits: { memoryMax: text(memory), pidsMax: text(pids) }, problems };
+  return { limits: { memoryMax: text(memory), pidsMax: text(pids), diskMax: text(disk) }, problems };
 }
 
 /** "256M", "1G", "75%" (of totalMemory), "max" → bytes (Infinity for max); NaN when unreadable. */

@@ -34,7 +34,8 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   t.match(await guest.value("fs.readFileSync('/home/carol/.nodeos/log/init.log', 'utf8')"), /carol crashes\ncarol crashes\n/, "the init's output is in its log");
 
   await powerOff(t, guest);
-  t.match(guest.output, /users: erin: stopped[\s\S]*users: carol: stopped[\s\S]*users: bob: stopped[\s\S]*users: alice: stopped[\s\S]*users: root: stopped[\s\S]*shutdown: unmounted filesystems/, 'users stop in reverse order, before unmounting');
+  t.match(guest.output, /users: erin: stopped[\s\S]*users: bob: stopped[\s\S]*users: alice: stopped[\s\S]*users: root: stopped[\s\S]*shutdown: unmounted filesystems/, 'running users stop in reverse order, before unmounting');
+  t.match(guest.output, /poweroff requested[\s\S]*users: carol: stopped \(was waiting to restart\)[\s\S]*users: erin: stopped/, 'one waiting to restart is stopped at once, not restarted while the others stop');
   t.match(guest.output, /users: alice: stopped \(code 0\)/, 'alice exited on SIGTERM, as her init says');
   const fsck = spawnSync('e2fsck', ['-fn', image], { encoding: 'utf8' });
   t.equal(fsck.status, 0, `e2fsck finds the image clean\n${fsck.stdout}`);

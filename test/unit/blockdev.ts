@@ -11,6 +11,8 @@ t.test('ext4: label and UUID from the superblock', async (t) => {
   const img = `${t.testdir()}/ext4.img`;
   run('mke2fs', ['-q', '-F', '-t', 'ext4', '-L', 'nodeos-users', '-U', '0b9a3f3e-7c1d-4a55-9e21-5d3c2b1a0f99', img, '8M']);
   t.same(probeFilesystem(head(img)), { type: 'ext4', uuid: '0b9a3f3e-7c1d-4a55-9e21-5d3c2b1a0f99', label: 'nodeos-users' });
+  run('mke2fs', ['-q', '-F', '-t', 'ext4', '-O', 'quota', '-E', 'quotatype=usrquota', img, '8M']);
+  t.match(probeFilesystem(head(img)), { type: 'ext4', quota: true }, 'the quota feature');
 });
 
 t.test('vfat: FAT32 and FAT16 labels and serials', async (t) => {

@@ -118,19 +118,19 @@ t.test('10 000 folders: every one looked at once, the users found', async (t) =>
 t.test('limits: the system value, lowered but never raised by ~/.nodeos/config.json', async (t) => {
   const root = t.testdir({
     plain: {},
-    lower: { '.nodeos': { 'config.json': '{"memoryMax": "64M", "pidsMax": 10}' } },
-    higher: { '.nodeos': { 'config.json': '{"memoryMax": "max", "pidsMax": "max"}' } },
+    lower: { '.nodeos': { 'config.json': '{"memoryMax": "64M", "pidsMax": 10, "diskMax": "100M"}' } },
+    higher: { '.nodeos': { 'config.json': '{"memoryMax": "max", "pidsMax": "max", "diskMax": "90%"}' } },
     broken: { '.nodeos': { 'config.json': '{"memoryMax": "lots", "pidsMax": 0' } },
-    wrong: { '.nodeos': { 'config.json': '{"memoryMax": "lots", "pidsMax": -1}' } },
+    wrong: { '.nodeos': { 'config.json': '{"memoryMax": "lots", "pidsMax": -1, "diskMax": true}' } },
   });
-  const system = { memoryMax: '75%', pidsMax: '1024' };
-  const total = 4 * 1024 ** 3;
-  t.same(userLimits(join(root, 'plain'), system, total), { limits: { memoryMax: String(3 * 1024 ** 3), pidsMax: '1024' }, problems: [] });
-  t.same(userLimits(join(root, 'lower'), system, total).limits, { memoryMax: String(64 * 1024 ** 2), pidsMax: '10' });
-  t.same(userLimits(join(root, 'higher'), system, total).limits, { memoryMax: String(3 * 1024 ** 3), pidsMax: '1024' });
+  const system = { memoryMax: '75%', pidsMax: '1024', diskMax: '50%' };
+  const total = { memory: 4 * 1024 ** 3, disk: 1024 ** 3 };
+  t.same(userLimits(join(root, 'plain'), system, total), { limits: { memoryMax: String(3 * 1024 ** 3), pidsMax: '1024', diskMax: String(512 * 1024 ** 2) }, problems: [] });
+  t.same(userLimits(join(root, 'lower'), system, total).limits, { memoryMax: String(64 * 1024 ** 2), pidsMax: '10', diskMax: String(100 * 1024 ** 2) });
+  t.same(userLimits(join(root, 'higher'), system, total).limits, { memoryMax: String(3 * 1024 ** 3), pidsMax: '1024', diskMax: String(512 * 1024 ** 2) });
   t.match(userLimits(join(root, 'broken'), system, total).problems, [/config.json: .*JSON/]);
-  t.same(userLimits(join(root, 'wrong'), system, total).problems, ['.nodeos/config.json: memoryMax "lots" is not a size', '.nodeos/config.json: pidsMax -1 is not a count']);
-  t.same(userLimits(join(root, 'plain'), { memoryMax: 'max', pidsMax: 'max' }, total).limits, { memoryMax: 'max', pidsMax: 'max' });
+  t.same(userLimits(join(root, 'wrong'), system, total).problems, ['.nodeos/config.json: memoryMax "lots" is not a size', '.nodeos/config.json: diskMax true is not a size', '.nodeos/config.json: pidsMax -1 is not a count']);
+  t.same(userLimits(join(root, 'plain'), { memoryMax: 'max', pidsMax: 'max', diskMax: 'max' }, total).limits, { memoryMax: 'max', pidsMax: 'max', diskMax: 'max' });
 });
 
 t.test('sizes', async (t) => {
