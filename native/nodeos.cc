@@ -27,6 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <uv.h>
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -458,6 +460,81 @@ Napi::Value RouteChange(const Napi::CallbackInfo& info, uint16_t type, uint16_t 
   if (int err = request.Send()) return ThrowErrno(env, err, name, ifname);
   return env.Undefined();
 }
+// ueventListen(callback): the kernel's device announcements (what udev reads),
+// from a NETLINK_KOBJECT_UEVENT socket watched on Node's own loop. callback
+// gets each message as a Buffer, or null when the kernel dropped some (the
+// socket's buffer overflowed: look at every device again). At most
+// kUeventBurst messages per turn of the loop, so a storm cannot starve it.
+// Returns a function that stops listening.
+constexpr int kUeventBurst = 256;
+
+struct UeventWatch {
+  uv_poll_t poll;
+  int fd;
+  Napi::FunctionReference callback;
+};
+
+void OnUevent(uv_poll_t* handle, int status, int) {
+  auto* watch = static_cast<UeventWatch*>(handle->data);
+  if (status < 0 || watch->callback.IsEmpty()) return;
+  Napi::Env env = watch->callback.Env();
+  Napi::HandleScope scope(env);
+  Napi::Object receiver = Napi::Object::New(env);
+  char buffer[8192];
+  for (int i = 0; i < kUeventBurst; i++) {
+    ssize_t n = recv(watch->fd, buffer, sizeof buffer, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == ENOBUFS) {
+      watch->callback.MakeCallback(receiver, {env.Null()});
+      continue;
+    }
+    if (n <= 0) return;  // EAGAIN: all read
+    watch->callback.MakeCallback(receiver, {Napi::Buffer<char>::Copy(env, buffer, n)});
+    if (watch->callback.IsEmpty()) return;  // the callback stopped listening
+  }
+}
+
+Napi::Value UeventListen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsFunction()) return ThrowType(env, "ueventListen(callback)");
+  int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+  if (fd < 0) return ThrowErrno(env, errno, "socket");
+  struct sockaddr_nl address = {};
+  address.nl_family = AF_NETLINK;
+  address.nl_groups = 1;  // the kernel's own announcements
+  int size = 4 << 20;     // room for a burst (a driver finding many devices)
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+  if (bind(fd, reinterpret_cast<struct sockaddr*>(&address), sizeof address) != 0) {
+    int err = errno;
+    close(fd);
+    return ThrowErrno(env, err, "bind");
+  }
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  auto* watch = new UeventWatch();
+  watch->fd = fd;
+  watch->callback = Napi::Persistent(info[0].As<Napi::Function>());
+  watch->poll.data = watch;
+  int err = uv_poll_init(loop, &watch->poll, fd);
+  if (err != 0) {
+    close(fd);
+    delete watch;
+    return ThrowErrno(env, -err, "uv_poll_init");  // libuv's errors are negated errnos on Linux
+  }
+  uv_poll_start(&watch->poll, UV_READABLE, OnUevent);
+  return Napi::Function::New(env, [watch](const Napi::CallbackInfo& info) {
+    if (watch->callback.IsEmpty()) return info.Env().Undefined();
+    watch->callback.Reset();
+    uv_poll_stop(&watch->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(&watch->poll), [](uv_handle_t* handle) {
+      auto* done = static_cast<UeventWatch*>(handle->data);
+      close(done->fd);
+      delete done;
+    });
+    return info.Env().Undefined();
+  });
+}
+
 Napi::Value RouteAdd(const Napi::CallbackInfo& info) {
   return RouteChange(info, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, "RTM_NEWROUTE");
 }
@@ -490,6 +567,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("routeAdd", Napi::Function::New(env, RouteAdd, "routeAdd"));
   exports.Set("routeDelete", Napi::Function::New(env, RouteDelete, "routeDelete"));
   exports.Set("setQuota", Napi::Function::New(env, SetQuota, "setQuota"));
+  exports.Set("ueventListen", Napi::Function::New(env, UeventListen, "ueventListen"));
   return exports;
 }
 

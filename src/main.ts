@@ -35,10 +35,10 @@ import { Clock, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
+import { Hotplug } from './hotplug';
 import { applySysctls, OOM_IMMUNE, setOomScoreAdj, SYSCTLS, userNamespaceSysctls } from './kernel-settings';
 
 const log = logger('boot');
-const HOTPLUG_POLL_MS = 5000;
 /** The consoles PID 1 serves, once open; until then (and in the emergency) our stdio. */
 let terminals: Terminal[] = [];
 
@@ -139,7 +139,8 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   }
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
   const users = machine.users ? startUsers(config, logger('users'), machine.users) : undefined;
-  if (users && machine.ownsMachine) watchForDevices(sys);
+  const hotplug = machine.ownsMachine ? new Hotplug(sys, new ModuleLoader(sys, logger('modules')), logger('hotplug')) : undefined;
+  hotplug?.start();
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;
   // The watchdog is disarmed only at the very end: a shutdown that hangs is caught too.
@@ -149,6 +150,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     await users?.stopAll(config.shutdownTimeoutMs);
     await network?.stop(); // leases released while the users are gone but the disk is still there
     clock?.stop();
+    hotplug?.close();
     consoles.stop();
   });
   const consoles = new Consoles(terminals, consoleMode(config, terminals, users && auth, logger('console')), {
@@ -209,12 +211,6 @@ function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authentic
     return undefined;
   }
   return ssh;
-}
-
-/** Drivers for devices plugged in later (a USB stick), by looking again every few seconds. */
-function watchForDevices(sys: Sys): void {
-  const loader = new ModuleLoader(sys, logger('modules'));
-  setInterval(() => loader.coldplug(), HOTPLUG_POLL_MS);
 }
 
 /** The compile cache spares every boot compiling PID 1 (src/boot.ts); without it boot is slower, not broken. */

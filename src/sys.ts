@@ -22,6 +22,8 @@ export interface Sys {
   sethostname(name: string): void;
   finitModule(path: string, params: string, flags: number): void;
   unshare(flags: number): void;
+  /** The kernel's uevents (NETLINK_KOBJECT_UEVENT) on Node's loop: each message, or null when some were lost; returns stop. */
+  ueventListen(callback: (message: Buffer | null) => void): () => void;
   /** quotactl(Q_SETQUOTA): a block limit (KiB, 0 = none) for one uid or gid on the device's filesystem. */
   setQuota(device: string, type: number, id: number, blockLimitKiB: number): void;
   prctl(option: number, arg2: number): number;

@@ -1,11 +1,13 @@
 // The built image on a real kernel, driven over the serial console: one boot
 // serves every check, and ends with .poweroff.
 import t from 'tap';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
 import { buildUsersImage } from '../../build/users-image';
+import { Monitor } from '../fixtures/monitor';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 const BOOT_MS = 180_000; // TCG on a loaded 2-core machine
@@ -17,8 +19,12 @@ t.test('without a users partition: says what it searched, boots to the REPL as P
   const other = join(dir, 'other.img');
   buildUsersImage(join(dir, 'empty'), other, { size: '16M', label: 'other-label', owners: {} });
   // A NIC where no DHCP server will ever answer: it must not hold anything up.
-  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2', disks: [other], net: 'isolated' });
+  const socket = join(mkdtempSync(join(tmpdir(), 'nodeos-')), 'monitor.sock'); // a unix socket's path: at most 107 bytes
+  t.teardown(() => rmSync(dirname(socket), { recursive: true, force: true }));
+  const guest = bootGuest(manifest, { append: 'nodeos.rootwait=2', disks: [other], net: 'isolated', monitor: socket });
   t.teardown(() => guest.child.kill('SIGKILL'));
+  const monitor = await Monitor.connect(socket);
+  t.teardown(() => monitor.close());
   await guest.expect('no users partition LABEL=nodeos-users after 2 s; searched /dev/vda (ext4, LABEL=other-label)', BOOT_MS);
   await guest.expect('this system is ephemeral, changes are lost at power-off', BOOT_MS);
 
@@ -35,6 +41,12 @@ t.test('without a users partition: says what it searched, boots to the REPL as P
   t.match(await guest.value("net().interfaces.find((i) => i.name === 'eth0')"), { mode: 'dhcp', state: 'selecting', carrier: true }, 'the silent network: still asking, in the background');
   t.match(guest.output, /boot: ready in[\s\S]*net: eth0: selecting: looking for a DHCP server/, 'ready did not wait for the links, nor for a lease');
   t.equal(await guest.value("new Promise((resolve) => child_process.spawn(process.execPath, ['-e', 'process.exit(9)']).on('exit', resolve))"), 9);
+
+  // A device plugged in now: the kernel's uevent brings its driver (no device of the kind was there at boot).
+  t.equal(await guest.value("fs.existsSync('/sys/module/virtio_rng')"), false, 'no RNG driver yet');
+  await monitor.command('device_add virtio-rng-pci,id=rng0');
+  await guest.expect(/modules: loaded virtio_rng[\s\S]*hotplug: \/devices\/\S+: driver loaded for virtio:d00000004/, 60_000);
+  t.equal(await guest.value("fs.readFileSync('/sys/class/misc/hw_random/rng_current', 'utf8').trim()"), 'virtio_rng.0', 'the new device works');
 
   // PID 1's lines are kernel log records, with the kernel's timestamps.
   guest.send('dmesg()\n');
