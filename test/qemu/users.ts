@@ -8,14 +8,14 @@ import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
 import { buildUsersImage } from '../../build/users-image';
 import { writeUsersTree } from '../fixtures/users-tree';
-import { BOOT_MS, checkUsers, powerOff, until } from '../fixtures/users-checks';
+import { BOOT_MS, checkUsers, powerOff, until, waitJson } from '../fixtures/users-checks';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
 
 t.test('users: uid, isolation, supervision, persistence', async (t) => {
   const dir = t.testdir({ tree: {} });
   const image = join(dir, 'users.img');
-  buildUsersImage(writeUsersTree(join(dir, 'tree')), image, { size: '64M', label: 'nodeos-users', owners: {} });
+  buildUsersImage(writeUsersTree(join(dir, 'tree'), 'x64', { flood: true }), image, { size: '64M', label: 'nodeos-users', owners: {} });
 
   const guest = bootGuest(manifest, { users: image, append: 'nodeos.shutdown_timeout=3000' });
   t.teardown(() => guest.child.kill('SIGKILL'));
@@ -23,7 +23,26 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   await guest.expect('users partition: /dev/vda (ext4, LABEL=nodeos-users)', BOOT_MS);
   await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
-  await checkUsers(t, guest);
+  await checkUsers(t, guest, ['flood']);
+
+  // flood's million open() attempts, 10 000 orphans and 20 MiB of log: PID 1 answers throughout, reaps every orphan, and its heap stays small.
+  let [slowest, answers, wrong] = [0, 0, 0];
+  for (;;) {
+    const asked = Date.now();
+    if ((await guest.value('1 + 1')) !== 2) wrong++;
+    slowest = Math.max(slowest, Date.now() - asked);
+    answers++;
+    if (await guest.value("fs.existsSync('/home/flood/flood.json')")) break;
+  }
+  t.equal(wrong, 0, `the REPL answered all through the flood (${answers} times, the slowest in ${slowest} ms over the serial line)`);
+  const flood = await waitJson<{ opened: number; fdError: string; orphans: number; logged: number }>(guest, '/home/flood/flood.json');
+  t.match(flood, { fdError: 'EMFILE', orphans: 10000, logged: 20 << 20 }, `a million open()s end at the user's own limit (${flood.opened} opened), 10 000 orphans, 20 MiB logged`);
+  await until(guest, "ps().filter((p) => p.state === 'Z').length === 0 || null");
+  t.same(await guest.value("ps().filter((p) => p.state === 'Z')"), [], 'every orphan reaped');
+  const logs = await guest.value<number[]>("['init.log', 'init.log.1'].map((f) => fs.statSync('/home/flood/.nodeos/log/' + f).size)");
+  t.ok(logs.every((size) => size <= 1 << 20), `the log flood left two files of at most 1 MiB (${logs.join(', ')} bytes)`);
+  const heap = await guest.value<number>('process.memoryUsage().heapUsed');
+  t.ok(heap < 64 << 20, `PID 1's heap stayed small (${Math.round(heap / 1024 / 1024)} MiB)`);
 
   // carol crashes at once and is restarted with growing delays.
   await guest.seen('carol: exited with code 1; restarting in 4 s', BOOT_MS);
