@@ -13,7 +13,7 @@ import { buildImage } from './image';
 import { MANIFEST } from './manifest';
 import { platformDir, platformInfo } from './platforms';
 import { runInteractive, type DiskBus, type Firmware, type NetMode } from './qemu';
-import { parseOwner, usersImageWithDependencies, type Owner } from './users-image';
+import { parseOwner, refusedFolders, usersImageWithDependencies, type Owner } from './users-image';
 import { appUsersTree } from './app';
 import { imageLogs } from './logs';
 import type { PcImageOptions } from './pc-image';
@@ -163,6 +163,7 @@ const COMMANDS: Record<string, Command> = {
       if (positionals.length !== 2) throw new Error('users-image: expected DIR and OUT.img');
       const owners = Object.fromEntries(((values.owner as string[] | undefined) ?? []).map(parseOwner));
       const passwords = await passwordsOf(values);
+      for (const refusal of refusedFolders(positionals[0], owners)) process.stderr.write(`nodeos: warning: PID 1 will refuse ${refusal}\n`);
       await usersImageWithDependencies(positionals[0], positionals[1], { size: String(values.size), label: String(values.label), owners, passwords, arch: String(values.arch), registry: values.registry as string | undefined });
       process.stderr.write(`nodeos: wrote ${positionals[1]}\n`);
       return 0;

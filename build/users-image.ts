@@ -10,7 +10,7 @@ import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
 import { PASSWD_FILE } from '../src/passwd';
-import { SETTINGS_DIR } from '../src/users';
+import { accountProblem, DEFAULT_ACCOUNT_POLICY, escapeName, readName, SETTINGS_DIR } from '../src/users';
 import { installUserDependencies } from './user-deps';
 import { exec } from './exec';
 
@@ -78,6 +78,25 @@ export function passwordCommands(dir: string, name: string, hashFile: string, ow
     `write ${JSON.stringify(hashFile)} ${JSON.stringify(file)}`,
     ...own(file, '0100600'),
   ];
+}
+
+/**
+ * The top-level folders PID 1 will not start or let log in, with its reason
+ * (src/users.ts, with the default rules), so whoever builds an image hears it
+ * now rather than at boot.
+ */
+export function refusedFolders(dir: string, owners: Readonly<Record<string, Owner>>): string[] {
+  const refused: string[] = [];
+  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
+    const read = readName(raw);
+    if ('problem' in read) refused.push(`${escapeName(raw)}: ${read.problem}`);
+    if (!('name' in read)) continue;
+    const stat = lstatSync(join(dir, read.name));
+    const owned = owners[read.name];
+    const problem = accountProblem(read.name, { isDirectory: () => stat.isDirectory(), isSymbolicLink: () => stat.isSymbolicLink(), uid: owned?.uid ?? stat.uid, gid: owned?.gid ?? stat.gid }, DEFAULT_ACCOUNT_POLICY);
+    if (problem) refused.push(`${read.name}: ${problem}`);
+  }
+  return refused;
 }
 
 /**

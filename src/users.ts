@@ -127,7 +127,7 @@ export function readName(raw: Uint8Array): { name: string } | { ignore: true } |
  * folder named root runs as root; nobody else gets uid or gid 0, a system
  * uid, or (unless allowed) a group other than their own, whoever owns a folder.
  */
-export function accountProblem(name: string, stat: Stats, policy: AccountPolicy): string | undefined {
+export function accountProblem(name: string, stat: Pick<Stats, 'isDirectory' | 'isSymbolicLink' | 'uid' | 'gid'>, policy: AccountPolicy): string | undefined {
   if (stat.isSymbolicLink()) return 'a symlink, not a folder';
   if (!stat.isDirectory()) return 'not a folder';
   const owner = `${stat.uid}:${stat.gid}`;

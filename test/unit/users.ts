@@ -4,7 +4,7 @@ import { chownSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from '
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_ACCOUNT_POLICY, discoverUsers, escapeName, findAccount, toBytes, userLimits } from '../../src/users';
-import { ownerCommands, parseOwner, buildUsersImage } from '../../build/users-image';
+import { ownerCommands, parseOwner, buildUsersImage, refusedFolders } from '../../build/users-image';
 
 function home(root: string, name: string, uid: number, init?: string | { symlink: string }, mode = 0o755, gid = uid): string {
   const dir = join(root, name);
@@ -83,6 +83,13 @@ t.test('who may run as whom: root only as the folder root, no system uids, own g
   // Logging in follows the same rules: no account for a folder that may not be one.
   t.same(findAccount('floor', DEFAULT_ACCOUNT_POLICY, root), { name: 'floor', uid: 1000, gid: 1000, home: join(root, 'floor') });
   for (const name of ['root', 'admin', 'daemon', 'wheel', 'shared', 'link', '.', '..', 'floor/..', 'lost+found', '']) t.equal(findAccount(name, DEFAULT_ACCOUNT_POLICY, root), undefined, `no account: ${JSON.stringify(name)}`);
+});
+
+t.test('users-image names the folders PID 1 will refuse, with --owner applied', async (t) => {
+  const dir = t.testdir({ alice: {}, admin: {}, '.hidden': {}, 'lost+found': {} });
+  execFileSync('chown', ['1000:1000', join(dir, 'alice')]);
+  t.same(refusedFolders(dir, { admin: { uid: 1001, gid: 1001 } }), [], 'lost+found and dot-folders are not users; --owner makes admin an ordinary user');
+  t.same(refusedFolders(dir, {}), ['admin: owned by 0:0: only the folder named root runs as root; refused']);
 });
 
 t.test('names: hidden, unprintable, not UTF-8 or too long are skipped with the name escaped', async (t) => {
