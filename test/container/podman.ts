@@ -37,7 +37,7 @@ t.test('podman run -it: the REPL answers on the terminal; .reboot exits with the
   await session.expect('container mode: REPL on this terminal', 60_000);
   await session.expect('ready in', 60_000);
   t.equal(await session.value('process.pid'), 1);
-  t.same(await session.value('users().map((u) => [u.name, u.uid])'), [['root', 0], ['alice', UIDS.alice], ['bob', UIDS.bob], ['carol', UIDS.carol], ['erin', UIDS.erin]], "the image's users run");
+  t.same(await session.value('users().map((u) => [u.name, u.uid])'), [['root', 0], ['alice', UIDS.alice], ['bob', UIDS.bob], ['carol', UIDS.carol], ['erin', UIDS.erin], ['frank', UIDS.frank], ['hog', UIDS.hog]], "the image's users run");
   session.send('.reboot\r');
   t.same(await session.exited, { code: REBOOT_EXIT_CODE, signal: null }, `.reboot: exit ${REBOOT_EXIT_CODE}`);
   t.match(session.output, /reboot: exiting with status 129/);
