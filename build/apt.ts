@@ -16,26 +16,35 @@ export function parseDepends(output: string, prefix: string): string | undefined
   return new RegExp(`Depends:\\s*(${prefix}\\S+)`).exec(output)?.[1];
 }
 
+/** A Debian package as apt-get downloads it: NAME_VERSION_ARCH.deb. */
+export interface DebPackage {
+  name: string;
+  version: string;
+  /** Debian's name for it (amd64, arm64, all): the same name and version exist for each. */
+  arch: string;
+}
+
 /** e.g. linux-image-cloud-amd64 → linux-image-6.1.0-56-cloud-amd64 and its candidate version (through `apt`'s configuration when given). Throws without apt-cache. */
-export function resolvePackage(meta: string, prefix: string, apt?: PrivateApt): { name: string; version: string } | undefined {
+export function resolvePackage(meta: string, prefix: string, apt?: PrivateApt): DebPackage | undefined {
   const env = apt?.env ?? process.env;
   const name = parseDepends(exec('apt-cache', 'apt-cache', ['depends', meta], { env }), prefix);
-  const version = name && /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
-  return name && version ? { name, version } : undefined;
+  return name ? candidate(name, env) : undefined;
 }
 
 /** A package's candidate version, through the host's apt or a private configuration's environment. */
-export function candidate(name: string, env: NodeJS.ProcessEnv = process.env): { name: string; version: string } | undefined {
-  const version = /^Version:\s*(\S+)/m.exec(exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env }))?.[1];
-  return version ? { name, version } : undefined;
+export function candidate(name: string, env: NodeJS.ProcessEnv = process.env): DebPackage | undefined {
+  const show = exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env });
+  const [version, arch] = [/^Version:\s*(\S+)/m.exec(show)?.[1], /^Architecture:\s*(\S+)/m.exec(show)?.[1]];
+  return version && arch ? { name, version, arch } : undefined;
 }
 
 /** The .deb of that exact version, downloaded into the cache once (through `apt`'s configuration when given). */
-export async function downloadDeb(pkg: { name: string; version: string }, apt?: PrivateApt): Promise<string> {
+export async function downloadDeb(pkg: DebPackage, apt?: PrivateApt): Promise<string> {
   const downloads = join(CACHE, 'downloads');
   mkdirSync(downloads, { recursive: true });
   // apt-get writes ':' in versions as %3a.
-  const find = () => readdirSync(downloads).find((f) => f.startsWith(`${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_`) && f.endsWith('.deb'));
+  const file = `${pkg.name}_${pkg.version.replace(/:/g, '%3a')}_${pkg.arch}.deb`;
+  const find = () => readdirSync(downloads).find((f) => f === file);
   if (!find()) {
     await progress(`fetching ${pkg.name} ${pkg.version} from Debian`, () => exec('apt-get download', 'apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: downloads, env: apt?.env ?? process.env }));
   }
@@ -54,7 +63,7 @@ export interface PrivateApt {
   /** process.env with APT_CONFIG pointing at the private configuration. */
   env: NodeJS.ProcessEnv;
   /** apt-cache / apt-get through it. */
-  resolve(name: string): { name: string; version: string } | undefined;
+  resolve(name: string): DebPackage | undefined;
 }
 
 /**

@@ -15,7 +15,7 @@ export async function e2fsckEntries(arch: string): Promise<CpioEntry[]> {
   const apt = aptFor(arch);
   const pkg = apt ? apt.resolve(E2FSCK_PACKAGE) : candidate(E2FSCK_PACKAGE);
   if (!pkg) throw new Error(`e2fsck: apt knows no ${E2FSCK_PACKAGE} for ${arch} (apt-get update?)`);
-  const file = join(CACHE, 'e2fsck', `${pkg.name}_${pkg.version}_${arch}`.replace(/[^\w.+-]/g, '_'));
+  const file = join(CACHE, 'e2fsck', `${pkg.name}_${pkg.version}_${pkg.arch}`.replace(/[^\w.+-]/g, '_'));
   if (!existsSync(file)) {
     const deb = await downloadDeb(pkg, apt);
     const tmp = `${file}.tmp`;

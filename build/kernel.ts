@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { CACHE } from './paths';
-import { aptFor, downloadDeb, resolvePackage } from './apt';
+import { aptFor, downloadDeb, resolvePackage, type DebPackage } from './apt';
 import { exec } from './exec';
 import { archInfo, type KernelKind } from './versions';
 
@@ -20,7 +20,7 @@ export interface Kernel {
 
 export async function debianKernel(arch: string, kind: KernelKind): Promise<Kernel> {
   const meta = archInfo(arch).kernels[kind];
-  let pkg: { name: string; version: string } | undefined;
+  let pkg: DebPackage | undefined;
   const apt = aptFor(arch);
   try {
     pkg = resolvePackage(meta, 'linux-image-', apt);

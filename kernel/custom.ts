@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { downloadDeb, resolvePackage } from '../build/apt';
+import { downloadDeb, resolvePackage, type DebPackage } from '../build/apt';
 import { exec, progress } from '../build/exec';
 import { CACHE, ROOT } from '../build/paths';
 
@@ -45,7 +45,7 @@ export function unmetOptions(fragment: Map<string, string>, config: string): str
   return [...fragment].filter(([name, value]) => (final.get(name) ?? 'n') !== value).map(([name, value]) => `${name}=${value} (got ${final.get(name) ?? 'n'})`);
 }
 
-function sourcePackage(): { name: string; version: string } {
+function sourcePackage(): DebPackage {
   const pkg = resolvePackage(SOURCE_META, 'linux-source-');
   if (!pkg) throw new Error('custom kernel: apt-cache knows no linux-source; run apt-get update');
   return pkg;
@@ -73,7 +73,7 @@ function make(tree: string, args: string[], what: string): Promise<void> {
   });
 }
 
-async function configuredTree(pkg: { name: string; version: string }, key: string): Promise<string> {
+async function configuredTree(pkg: DebPackage, key: string): Promise<string> {
   const dir = join(CACHE, 'kernel-build', `${pkg.version}-${key}`);
   const tree = join(dir, 'linux');
   if (existsSync(join(tree, '.config'))) return tree;

@@ -60,6 +60,9 @@ export function reopenTerminal(terminal: Terminal): void {
   Object.assign(terminal, openTerminal(terminal.name));
 }
 
+/** Consoles that would not open, already said. */
+const skipped = new Set<string>();
+
 /**
  * The terminals to serve: the kernel's consoles when the kernel is ours,
  * those that open (a console= naming a missing serial port is skipped, with
@@ -80,7 +83,8 @@ export function openTerminals(ownsKernel: boolean, log: Log, active = ACTIVE_CON
     try {
       terminals.push(openTerminal(name));
     } catch (err) {
-      log.warn(`console ${name} skipped: ${(err as Error).message}`);
+      if (!skipped.has(name)) log.warn(`console ${name} skipped: ${(err as Error).message}`);
+      skipped.add(name); // looked at again once drivers are in: said once
     }
   }
   if (terminals.length) return terminals;

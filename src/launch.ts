@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
 import { NET_DIR } from './net/resolver';
 import { OOM_DEFAULT, setOomScoreAdj } from './kernel-settings';
-import { TMPFS_SIZE } from './mounts';
+import { bindReadOnly, TMPFS_SIZE } from './mounts';
 
 export interface LaunchSpec {
   name: string;
@@ -51,11 +51,6 @@ function step(name: string, fn: () => void): void {
   } catch (err) {
     throw new Error(`${name}: ${(err as Error).message}`);
   }
-}
-
-function bindReadOnly(sys: Sys, source: string, target: string, flags = 0): void {
-  sys.mount(source, target, null, BIND | flags, null);
-  sys.mount(null, target, null, BIND | REMOUNT | RDONLY | NOSUID | NODEV, null);
 }
 
 /** The user's view of the machine, assembled in a tmpfs that then becomes its /. */

@@ -70,10 +70,10 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
-  if (config.ownsKernel) applySysctls([...SYSCTLS, ...userNamespaceSysctls(config.userns)], logger('sysctl')); // else they are the host's
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
   for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
+  if (config.ownsKernel) applySysctls([...SYSCTLS, ...userNamespaceSysctls(config.userns)], logger('sysctl')); // else they are the host's
   noteCompileCache();
   setHostname(sys, config.hostname, logger('hostname'));
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT

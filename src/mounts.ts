@@ -35,6 +35,16 @@ export const PSEUDO_FILESYSTEMS: readonly MountSpec[] = [
   { source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', flags: NOSUID | NODEV | RELATIME, data: `mode=1777,${TMPFS_SIZE}` },
 ];
 
+/**
+ * A folder shown read-only somewhere else (the system in the new root, in a
+ * user's view): a bind mount, then remounted read-only, nosuid and nodev (a
+ * bind takes its flags only from a remount). `flags` adds to the bind (REC).
+ */
+export function bindReadOnly(sys: Sys, source: string, target: string, flags = 0): void {
+  sys.mount(source, target, null, MS.BIND | flags, null);
+  sys.mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | NOSUID | NODEV, null);
+}
+
 export type MountOutcome = 'mounted' | 'already mounted' | 'failed';
 
 /** Where the table meets the machine; tests replace it to record the calls. */

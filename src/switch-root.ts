@@ -11,6 +11,7 @@ import { copyFileSync, lstatSync, mkdirSync, readdirSync, readlinkSync, symlinkS
 import { join } from 'node:path';
 import type { Log } from './log';
 import { MNT, MS, type Sys } from './sys';
+import { bindReadOnly } from './mounts';
 
 export const NEW_ROOT = '/newroot';
 /** Mounts carried over into the new root (/tmp included: its files survive the switch). */
@@ -30,8 +31,7 @@ export function bindSystem(sys: Sys, from: string, to: string, keep: ReadonlySet
     const stat = lstatSync(source);
     if (stat.isDirectory()) {
       mkdirSync(target, { mode: stat.mode & 0o7777 });
-      sys.mount(source, target, null, MS.BIND, null);
-      sys.mount(null, target, null, MS.BIND | MS.REMOUNT | MS.RDONLY | MS.NODEV, null);
+      bindReadOnly(sys, source, target);
       bound.push(name);
       continue;
     }

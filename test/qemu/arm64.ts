@@ -47,7 +47,7 @@ t.test('an emulated Raspberry Pi 3 B boots the SD card: drivers, the users parti
   t.match(pi.output, /modules: loaded bcm2835_wdt/, 'the watchdog its reboot goes through');
   t.same(await pi.value("fs.readFileSync('/proc/device-tree/model', 'utf8').replace(/\\0$/, '')"), 'Raspberry Pi 3 Model B', 'the board');
   t.match(await waitJson(pi, '/home/alice/report.json'), { uid: UIDS.alice, gid: UIDS.alice, noNewPrivs: '1', homes: ['alice'] }, 'alice runs as herself, in her own view');
-  t.same((await pi.value<{ name: string }[]>('users()')).map((u) => u.name), ['root', 'alice', 'bob', 'carol', 'erin']);
+  t.same((await pi.value<{ name: string }[]>('users()')).map((u) => u.name), ['root', 'alice', 'bob', 'carol', 'erin', 'frank', 'hog']);
   pi.send('.reboot\n');
   await pi.expect('calling reboot(2) for reboot', BOOT_MS);
   await pi.expect('reboot: Restarting system', BOOT_MS);
