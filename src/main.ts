@@ -125,7 +125,8 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   const reaper = new Reaper(sys, logger('reaper'));
   reaper.start(); // before anything can spawn
   const oom = setOomScoreAdj(OOM_IMMUNE);
-  if (oom) log.warn(`oom_score_adj ${OOM_IMMUNE}: ${oom}: the OOM killer may choose PID 1`);
+  // A container's engine keeps CAP_SYS_RESOURCE and sets the score itself: there it is only worth a note.
+  if (oom) log[machine.ownsMachine ? 'warn' : 'info'](`oom_score_adj ${OOM_IMMUNE}: ${oom}: the OOM killer may choose PID 1`);
   let clock: Clock | undefined;
   let network: Network | undefined;
   let watchdog: Watchdog | undefined;
