@@ -2,8 +2,8 @@
 // resolve a meta package, apt-get download into the cache. Packages outside
 // the host's sources (non-free firmware) come through a private apt
 // configuration under the cache; the host's apt is never changed.
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { exec, progress } from './exec';
 import { CACHE } from './paths';
 import { archInfo, isHostArch } from './versions';
@@ -14,6 +14,31 @@ export const aptFor = (arch: string): PrivateApt | undefined => (isHostArch(arch
 /** The package a meta package depends on whose name starts with `prefix`. */
 export function parseDepends(output: string, prefix: string): string | undefined {
   return new RegExp(`Depends:\\s*(${prefix}\\S+)`).exec(output)?.[1];
+}
+
+/**
+ * What apt-cache answers, kept (under the cache) until the package lists it
+ * read change: each call costs about a second, and every build asks several
+ * times. The lists folder's mtime moves with every apt-get update.
+ */
+function aptCache(args: readonly string[], env: NodeJS.ProcessEnv): string {
+  const lists = env.APT_CONFIG ? join(dirname(env.APT_CONFIG), 'lists') : '/var/lib/apt/lists';
+  const stamp = existsSync(lists) ? statSync(lists).mtimeMs : 0;
+  const file = join(CACHE, 'apt', 'answers.json');
+  const key = JSON.stringify([env.APT_CONFIG ?? '', ...args]);
+  let answers: Record<string, { stamp: number; output: string }> = {};
+  try {
+    answers = JSON.parse(readFileSync(file, 'utf8'));
+  } catch {
+    // None yet, or unreadable: asked again.
+  }
+  if (answers[key]?.stamp === stamp) return answers[key].output;
+  const output = exec('apt-cache', 'apt-cache', args, { env });
+  answers[key] = { stamp, output };
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(`${file}.${process.pid}`, JSON.stringify(answers)); // builds may run side by side
+  renameSync(`${file}.${process.pid}`, file);
+  return output;
 }
 
 /** A Debian package as apt-get downloads it: NAME_VERSION_ARCH.deb. */
@@ -27,13 +52,13 @@ export interface DebPackage {
 /** e.g. linux-image-cloud-amd64 → linux-image-6.1.0-56-cloud-amd64 and its candidate version (through `apt`'s configuration when given). Throws without apt-cache. */
 export function resolvePackage(meta: string, prefix: string, apt?: PrivateApt): DebPackage | undefined {
   const env = apt?.env ?? process.env;
-  const name = parseDepends(exec('apt-cache', 'apt-cache', ['depends', meta], { env }), prefix);
+  const name = parseDepends(aptCache(['depends', meta], env), prefix);
   return name ? candidate(name, env) : undefined;
 }
 
 /** A package's candidate version, through the host's apt or a private configuration's environment. */
 export function candidate(name: string, env: NodeJS.ProcessEnv = process.env): DebPackage | undefined {
-  const show = exec('apt-cache', 'apt-cache', ['show', '--no-all-versions', name], { env });
+  const show = aptCache(['show', '--no-all-versions', name], env);
   const [version, arch] = [/^Version:\s*(\S+)/m.exec(show)?.[1], /^Architecture:\s*(\S+)/m.exec(show)?.[1]];
   return version && arch ? { name, version, arch } : undefined;
 }

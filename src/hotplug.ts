@@ -34,6 +34,7 @@ export function parseUevent(message: Buffer): Uevent | undefined {
 
 export class Hotplug {
   private stop: (() => void) | undefined;
+  private firstLook: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly sys: Pick<Sys, 'ueventListen'>,
@@ -41,7 +42,11 @@ export class Hotplug {
     private readonly log: Log,
   ) {}
 
-  /** Listens first, then looks at what is there, so nothing falls between. */
+  /**
+   * Listens first, then looks at what is there, so nothing falls between;
+   * the look is in a later turn of the loop (off the path to ready: the boot
+   * has just loaded what the devices then present asked for).
+   */
   start(): void {
     try {
       this.stop = this.sys.ueventListen((message) => this.received(message));
@@ -49,10 +54,11 @@ export class Hotplug {
       this.log.error(`cannot listen for new devices (${(err as Error).message}): devices plugged in later get no drivers`);
       return;
     }
-    this.loader.coldplug();
+    this.firstLook = setImmediate(() => this.loader.coldplug());
   }
 
   close(): void {
+    clearImmediate(this.firstLook);
     this.stop?.();
     this.stop = undefined;
   }

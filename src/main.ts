@@ -78,11 +78,13 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   setHostname(sys, config.hostname, logger('hostname'));
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
-  const usersPartition = config.single ? undefined : await leaveInitramfs(sys, config);
+  const modules = new ModuleLoader(sys, logger('modules'));
+  const usersPartition = config.single ? undefined : await leaveInitramfs(sys, config, modules);
   terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
     users: usersPartition && { isolation: true, quotas: usersPartition.quota ? new DiskQuotas(sys, usersPartition.path, logger('users')) : undefined },
     ownsMachine: true,
+    modules,
     savedClock: Boolean(usersPartition),
     signals: SIGNAL_ACTIONS,
     ending: kernelEnding(sys),
@@ -114,6 +116,8 @@ interface SystemOptions {
   users?: Pick<UsersOptions, 'isolation' | 'quotas'>;
   /** The network, the clock and new devices are ours (not an engine's) to manage. */
   ownsMachine: boolean;
+  /** The kernel's modules, for devices plugged in later (where devices are ours). */
+  modules?: ModuleLoader;
   /** The clock goes forward to the time saved on the users partition. */
   savedClock: boolean;
   signals: Readonly<Record<string, PowerAction>>;
@@ -140,7 +144,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   }
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
   const users = machine.users ? startUsers(config, logger('users'), machine.users) : undefined;
-  const hotplug = machine.ownsMachine ? new Hotplug(sys, new ModuleLoader(sys, logger('modules')), logger('hotplug')) : undefined;
+  const hotplug = machine.modules && new Hotplug(sys, machine.modules, logger('hotplug'));
   hotplug?.start();
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;
@@ -178,8 +182,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
 }
 
 /** Drivers, the users partition, and the switch to the real root: the partition, when it happened. */
-async function leaveInitramfs(sys: Sys, config: Config): Promise<BlockDevice | undefined> {
-  const loader = new ModuleLoader(sys, logger('modules'));
+async function leaveInitramfs(sys: Sys, config: Config, loader: ModuleLoader): Promise<BlockDevice | undefined> {
   for (const module of config.modules) loader.load(module);
   const device = await findUsersPartition(config, loader, logger('users'));
   if (!device) {

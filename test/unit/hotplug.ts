@@ -33,6 +33,8 @@ t.test('listening: coldplug after listening, adds in order, others ignored, a lo
   const log = memoryLog();
   const hotplug = new Hotplug(sys, loader, log);
   hotplug.start();
+  t.same(calls, ['listen'], 'the first look waits for a later turn of the loop (after ready)');
+  await new Promise((resolve) => setImmediate(resolve));
   deliver(uevent('add@/a', { ACTION: 'add', DEVPATH: '/a', MODALIAS: 'virtio:d00000004v00001AF4' }));
   deliver(uevent('change@/b', { ACTION: 'change', DEVPATH: '/b', MODALIAS: 'x' }));
   deliver(uevent('add@/c', { ACTION: 'add', DEVPATH: '/c' }));
