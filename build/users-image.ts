@@ -8,9 +8,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, posix } from 'node:path';
+import { basename, dirname, join, posix } from 'node:path';
 import { PASSWD_FILE } from '../src/passwd';
-import { accountProblem, DEFAULT_ACCOUNT_POLICY, escapeName, readName, SETTINGS_DIR } from '../src/users';
+import { accountFolders, DEFAULT_ACCOUNT_POLICY, SETTINGS_DIR } from '../src/users';
 import { installUserDependencies } from './user-deps';
 import { exec } from './exec';
 
@@ -86,17 +86,11 @@ export function passwordCommands(dir: string, name: string, hashFile: string, ow
  * now rather than at boot.
  */
 export function refusedFolders(dir: string, owners: Readonly<Record<string, Owner>>): string[] {
-  const refused: string[] = [];
-  for (const raw of readdirSync(dir, { encoding: 'buffer' })) {
-    const read = readName(raw);
-    if ('problem' in read) refused.push(`${escapeName(raw)}: ${read.problem}`);
-    if (!('name' in read)) continue;
-    const stat = lstatSync(join(dir, read.name));
-    const owned = owners[read.name];
-    const problem = accountProblem(read.name, { isDirectory: () => stat.isDirectory(), isSymbolicLink: () => stat.isSymbolicLink(), uid: owned?.uid ?? stat.uid, gid: owned?.gid ?? stat.gid }, DEFAULT_ACCOUNT_POLICY);
-    if (problem) refused.push(`${read.name}: ${problem}`);
-  }
-  return refused;
+  const owned = (path: string) => {
+    const stat = lstatSync(path);
+    return { isDirectory: () => stat.isDirectory(), isSymbolicLink: () => stat.isSymbolicLink(), ...(owners[basename(path)] ?? { uid: stat.uid, gid: stat.gid }) };
+  };
+  return accountFolders(DEFAULT_ACCOUNT_POLICY, dir, owned).skipped;
 }
 
 /**

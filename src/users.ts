@@ -122,12 +122,15 @@ export function readName(raw: Uint8Array): { name: string } | { ignore: true } |
   return { name };
 }
 
+/** What the rules look at: the folder's kind and owner. */
+type Owner = Pick<Stats, 'isDirectory' | 'isSymbolicLink' | 'uid' | 'gid'>;
+
 /**
  * Why a top-level entry may not be an account (undefined: it may). Only the
  * folder named root runs as root; nobody else gets uid or gid 0, a system
  * uid, or (unless allowed) a group other than their own, whoever owns a folder.
  */
-export function accountProblem(name: string, stat: Pick<Stats, 'isDirectory' | 'isSymbolicLink' | 'uid' | 'gid'>, policy: AccountPolicy): string | undefined {
+export function accountProblem(name: string, stat: Owner, policy: AccountPolicy): string | undefined {
   if (stat.isSymbolicLink()) return 'a symlink, not a folder';
   if (!stat.isDirectory()) return 'not a folder';
   const owner = `${stat.uid}:${stat.gid}`;
@@ -151,9 +154,14 @@ export function findAccount(name: string, policy: AccountPolicy, homes = '/home'
   }
 }
 
-/** The users of a homes folder, root first, then by name (the order they start in, and stop in reversed). */
-export function discoverUsers(policy: AccountPolicy, homes = '/home'): Discovery {
-  const users: User[] = [];
+/**
+ * The top-level folders that may be accounts, root first, then by name (the
+ * order users start in, and stop in reversed), and why the others may not.
+ * `stat` stands in for lstat where the owners are not yet on disk (an image
+ * being built with --owner).
+ */
+export function accountFolders(policy: AccountPolicy, homes = '/home', stat: (path: string) => Owner = lstatSync): { accounts: Account[]; skipped: string[] } {
+  const accounts: Account[] = [];
   const skipped: string[] = [];
   const names: string[] = [];
   for (const raw of readdirSync(homes, { encoding: 'buffer' })) {
@@ -164,16 +172,23 @@ export function discoverUsers(policy: AccountPolicy, homes = '/home'): Discovery
   names.sort((a, b) => (a === 'root' ? -1 : b === 'root' ? 1 : a < b ? -1 : a > b ? 1 : 0));
   for (const name of names) {
     const home = join(homes, name);
-    const stat = lstatSync(home);
-    const problem = accountProblem(name, stat, policy);
-    if (problem) {
-      skipped.push(`${name}: ${problem}`);
-      continue;
-    }
+    const owner = stat(home);
+    const problem = accountProblem(name, owner, policy);
+    if (problem) skipped.push(`${name}: ${problem}`);
+    else accounts.push({ name, uid: owner.uid, gid: owner.gid, home });
+  }
+  return { accounts, skipped };
+}
+
+/** The users of a homes folder: its accounts with a runnable init. */
+export function discoverUsers(policy: AccountPolicy, homes = '/home'): Discovery {
+  const { accounts, skipped } = accountFolders(policy, homes);
+  const users: User[] = [];
+  for (const account of accounts) {
     try {
-      users.push({ name, uid: stat.uid, gid: stat.gid, home, init: checkInit(home, stat.uid) });
+      users.push({ ...account, init: checkInit(account.home, account.uid) });
     } catch (err) {
-      skipped.push(`${name}: ${(err as Error).message}`);
+      skipped.push(`${account.name}: ${(err as Error).message}`);
     }
   }
   return { users, skipped };
