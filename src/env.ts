@@ -1,23 +1,9 @@
 // /usr/bin/env for a system without coreutils, so `#!/usr/bin/env node`
-// works: `env [NAME=VALUE]… COMMAND [ARG]…`. When COMMAND is node, the script
-// runs right here, in this node process, instead of starting a second one.
-import { accessSync, constants } from 'node:fs';
-import Module from 'node:module';
-import { join } from 'node:path';
+// works: `env [NAME=VALUE]… COMMAND [ARG]…`. When COMMAND is this node with a
+// script, the script runs right here, in this node process, instead of
+// starting a second one (src/node-script.ts).
 import { execve } from './sys';
-
-/** The first executable COMMAND on PATH (or COMMAND itself when it has a /). */
-export function which(command: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {
-  const candidates = command.includes('/') ? [command] : path.split(':').filter(Boolean).map((dir) => join(dir, command));
-  return candidates.find((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
-}
+import { nodeScriptArgv, runNodeScript, which } from './node-script';
 
 function main(args: string[]): void {
   while (args.length && /^[A-Za-z_][A-Za-z0-9_]*=/.test(args[0])) {
@@ -35,12 +21,9 @@ function main(args: string[]): void {
     process.exitCode = 127;
     return;
   }
-  if (file === process.execPath || command === 'node') {
-    process.argv = [process.execPath, ...rest];
-    (Module as unknown as { runMain(): void }).runMain();
-    return;
-  }
-  execve(file, [command, ...rest], process.env);
+  const script = nodeScriptArgv(file, [command, ...rest]);
+  if (script) runNodeScript(script);
+  else execve(file, [command, ...rest], process.env);
 }
 
 main(process.argv.slice(2));

@@ -81,7 +81,10 @@ function closeHome(user: Account, log: Log): void {
  * its own.
  */
 export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProcess {
-  return spawn(process.execPath, [LAUNCHER], { env: { [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
+  // What runs, after the launcher's name, so `ps` shows it: the launcher may become it without an execve.
+  const argv = spec.argv ?? [spec.init];
+  const shown = argv[0] === process.execPath ? argv.slice(1) : argv;
+  return spawn(process.execPath, [LAUNCHER, ...shown], { env: { ...spec.env, [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
 }
 
 /** Lines a child writes on a pipe to PID 1, as warnings under a name. */
