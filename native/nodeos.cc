@@ -36,7 +36,7 @@
 namespace {
 
 // Node's uvException shape: "EPERM: operation not permitted, mount '/proc'".
-Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall,
+Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall,
                        const std::string& path = "") {
   const char* code = strerrorname_np(err);
   std::string name = code ? code : "UNKNOWN";
@@ -49,7 +49,12 @@ Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall,
   error.Set("code", Napi::String::New(env, name));
   error.Set("syscall", Napi::String::New(env, syscall));
   if (!path.empty()) error.Set("path", Napi::String::New(env, path));
-  error.ThrowAsJavaScriptException();
+  return error;
+}
+
+Napi::Value ThrowErrno(Napi::Env env, int err, const char* syscall,
+                       const std::string& path = "") {
+  ErrnoError(env, err, syscall, path).ThrowAsJavaScriptException();
   return env.Undefined();
 }
 
@@ -145,18 +150,53 @@ Napi::Value Sethostname(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// finitModule(path, params, flags)
+// finitModule(path, params, flags) → Promise: on libuv's thread pool, since
+// the kernel runs the module's init (a driver probing its devices, often for
+// a hundred milliseconds or more) in the calling thread, and PID 1's loop
+// has other work meanwhile.
+class FinitModuleWork : public Napi::AsyncWorker {
+ public:
+  FinitModuleWork(Napi::Env env, std::string path, std::string params, int flags)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
+        path_(std::move(path)), params_(std::move(params)), flags_(flags) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      err_ = errno;
+      syscall_ = "open";
+      return;
+    }
+    if (syscall(SYS_finit_module, fd, params_.c_str(), flags_) != 0) {
+      err_ = errno;
+      syscall_ = "finit_module";
+    }
+    close(fd);
+  }
+
+  void OnOK() override {
+    if (err_) deferred_.Reject(ErrnoError(Env(), err_, syscall_, path_).Value());
+    else deferred_.Resolve(Env().Undefined());
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::string path_, params_;
+  int flags_;
+  int err_ = 0;
+  const char* syscall_ = "";
+};
+
 Napi::Value FinitModule(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!CheckArgs(info, 2, 1)) return ThrowType(env, "finitModule(path, params, flags)");
-  std::string path = info[0].As<Napi::String>(), params = info[1].As<Napi::String>();
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ThrowErrno(env, errno, "open", path);
-  long rc = syscall(SYS_finit_module, fd, params.c_str(), info[2].As<Napi::Number>().Int32Value());
-  int err = errno;
-  close(fd);
-  if (rc != 0) return ThrowErrno(env, err, "finit_module", path);
-  return env.Undefined();
+  auto* work = new FinitModuleWork(env, info[0].As<Napi::String>(), info[1].As<Napi::String>(),
+                                   info[2].As<Napi::Number>().Int32Value());
+  Napi::Promise promise = work->Promise();
+  work->Queue();  // deleted by node-addon-api once OnOK has run
+  return promise;
 }
 
 // unshare(flags)

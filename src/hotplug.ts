@@ -2,8 +2,10 @@
 // drivers as the kernel announces them: the uevent netlink socket udev reads,
 // on PID 1's own loop. Each "add" that names a modalias loads what it asks
 // for, in the kernel's order; drivers that find more devices announce those
-// in turn. A coldplug at start covers what came before we listened, and
-// another after a burst the socket could not hold.
+// in turn. A coldplug at start covers what came before we listened (and the
+// network drivers the boot left for it), and another after a burst the socket
+// could not hold. A new network interface is passed on at once, so the
+// network sets it up without waiting for its next look.
 import type { Log } from './log';
 import type { ModuleLoader } from './modules';
 import type { Sys } from './sys';
@@ -34,18 +36,19 @@ export function parseUevent(message: Buffer): Uevent | undefined {
 
 export class Hotplug {
   private stop: (() => void) | undefined;
-  private firstLook: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly sys: Pick<Sys, 'ueventListen'>,
     private readonly loader: Pick<ModuleLoader, 'coldplug' | 'loadAlias'>,
     private readonly log: Log,
+    /** A network interface appeared (SUBSYSTEM=net). */
+    private readonly onNetworkInterface: () => void = () => {},
   ) {}
 
   /**
-   * Listens first, then looks at what is there, so nothing falls between;
-   * the look is in a later turn of the loop (off the path to ready: the boot
-   * has just loaded what the devices then present asked for).
+   * Listens first, then looks at what is there, so nothing falls between
+   * (PID 1 starts it once ready: the look is not on the way there, and the
+   * drivers it loads probe on the thread pool while the consoles start).
    */
   start(): void {
     try {
@@ -54,11 +57,14 @@ export class Hotplug {
       this.log.error(`cannot listen for new devices (${(err as Error).message}): devices plugged in later get no drivers`);
       return;
     }
-    this.firstLook = setImmediate(() => this.loader.coldplug());
+    this.coldplug();
+  }
+
+  private coldplug(): void {
+    this.loader.coldplug().catch((err) => this.log.error(`looking at every device: ${(err as Error).message}`));
   }
 
   close(): void {
-    clearImmediate(this.firstLook);
     this.stop?.();
     this.stop = undefined;
   }
@@ -67,12 +73,19 @@ export class Hotplug {
     try {
       if (message === null) {
         this.log.warn('device events were lost (a burst): looking at every device again');
-        this.loader.coldplug();
+        this.coldplug();
         return;
       }
       const event = parseUevent(message);
-      if (event?.action !== 'add' || !event.modalias) return;
-      if (this.loader.loadAlias(event.modalias)) this.log.info(`${event.devpath}: driver loaded for ${event.modalias}`);
+      if (event?.action !== 'add') return;
+      if (event.subsystem === 'net') this.onNetworkInterface();
+      if (!event.modalias) return;
+      const { devpath, modalias } = event;
+      // Loads are queued in the order asked (src/modules.ts): the kernel's order.
+      this.loader.loadAlias(modalias).then(
+        (loaded) => loaded && this.log.info(`${devpath}: driver loaded for ${modalias}`),
+        (err) => this.log.error(`device event: ${(err as Error).message}`),
+      );
     } catch (err) {
       this.log.error(`device event: ${(err as Error).message}`); // never out of the native callback
     }

@@ -25,7 +25,7 @@ import { containerEnding, detectContainer, maySysAdmin, writeTerminationLog } fr
 import { sys as loadSys, type Sys } from './sys';
 import { ModuleLoader } from './modules';
 import { prepareRoot, switchRoot } from './switch-root';
-import { findUsersPartition, mountUsersPartition } from './users-partition';
+import { findUsersPartition, loadBootDrivers, mountUsersPartition } from './users-partition';
 import { PROGRAMS, startUsers, type UserServices, type UsersOptions } from './user-services';
 import { DiskQuotas } from './quotas';
 import type { BlockDevice } from './blockdev';
@@ -69,6 +69,9 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   attachKmsg(log); // needs /dev: from here our lines are in dmesg too
   const config = readConfig(); // needs /proc
   setLogLevel(config.logLevel);
+  const modules = new ModuleLoader(sys, logger('modules'));
+  // Drivers load on the thread pool from here (the kernel probes their devices meanwhile) while PID 1 sets up the rest.
+  const drivers = config.single ? undefined : Promise.all([...config.modules.map((module) => modules.load(module)), loadBootDrivers(modules)]);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
   logToConsoles(() => terminals.map((t) => t.output));
@@ -78,8 +81,7 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   setHostname(sys, config.hostname, logger('hostname'));
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
-  const modules = new ModuleLoader(sys, logger('modules'));
-  const usersPartition = config.single ? undefined : await leaveInitramfs(sys, config, modules);
+  const usersPartition = drivers && (await leaveInitramfs(sys, config, modules, drivers));
   terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
     users: usersPartition && { isolation: true, quotas: usersPartition.quota ? new DiskQuotas(sys, usersPartition.path, logger('users')) : undefined },
@@ -144,8 +146,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   }
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
   const users = machine.users ? startUsers(config, logger('users'), machine.users) : undefined;
-  const hotplug = machine.modules && new Hotplug(sys, machine.modules, logger('hotplug'));
-  hotplug?.start();
+  const hotplug = machine.modules && new Hotplug(sys, machine.modules, logger('hotplug'), () => network?.linksChanged());
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;
   // The watchdog is disarmed only at the very end: a shutdown that hangs is caught too.
@@ -177,20 +178,20 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
   useWinston(); // loaded now, off the boot path
+  hotplug?.start(); // the drivers the boot left (the network's) probe on the thread pool while the consoles start
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
 }
 
-/** Drivers, the users partition, and the switch to the real root: the partition, when it happened. */
-async function leaveInitramfs(sys: Sys, config: Config, loader: ModuleLoader): Promise<BlockDevice | undefined> {
-  for (const module of config.modules) loader.load(module);
-  const device = await findUsersPartition(config, loader, logger('users'));
+/** The users partition, once the drivers (loading) bring it, and the switch to the real root: the partition, when it happened. */
+async function leaveInitramfs(sys: Sys, config: Config, loader: ModuleLoader, drivers: Promise<unknown>): Promise<BlockDevice | undefined> {
+  const device = await findUsersPartition(config, loader, logger('users'), drivers);
   if (!device) {
     log.warn('no users partition: this system is ephemeral, changes are lost at power-off');
     return undefined;
   }
   try {
-    prepareRoot(sys, (target) => mountUsersPartition(sys, loader, device, target, config, logger('users')));
+    await prepareRoot(sys, (target) => mountUsersPartition(sys, loader, device, target, config, logger('users')));
   } catch (err) {
     log.error(`${(err as Error).message}: staying in the initramfs (ephemeral)`);
     return undefined;

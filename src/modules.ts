@@ -2,6 +2,9 @@
 // names what it needs in its `modalias`; modules.alias maps that to a module,
 // modules.dep to what must be loaded first. Devices that appear because a
 // driver loaded (a virtio disk after virtio_pci) are found by looking again.
+// The kernel runs each module's init, its devices' probe included, in the
+// loading thread: loads run on libuv's pool, one at a time, while PID 1's
+// loop goes on.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import type { Log } from './log';
@@ -114,9 +117,20 @@ export function deviceAliases(sysfs = '/sys'): string[] {
   return [...aliases].filter(Boolean);
 }
 
+/** Network drivers: nothing before ready needs them (the network starts after), so the boot's coldplug leaves them to the hotplug's first look. */
+export const isNetworkDriver = (path: string) => path.startsWith('kernel/drivers/net/');
+
+export interface ColdplugOptions {
+  /** Modules (by their file below the modules folder) to leave for a later coldplug. */
+  defer?: (path: string) => boolean;
+}
+
 export class ModuleLoader {
   private readonly index: ModuleIndex;
   private readonly tried = new Set<string>();
+  /** The last load asked for: each waits for the one before, so a module never loads before what it needs has. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private pending = 0;
 
   constructor(
     private readonly sys: Sys,
@@ -127,8 +141,16 @@ export class ModuleLoader {
   }
 
   /** Loads a module after what it needs; true when it was loaded now. Failures are logged. */
-  load(name: string): boolean {
-    const module = name.replace(/-/g, '_');
+  load(name: string): Promise<boolean> {
+    const now = () => this.loadNow(name.replace(/-/g, '_'));
+    // With none in flight it starts at once, not a microtask later: the kernel gets it while the caller goes on.
+    const run = this.pending === 0 ? now() : this.queue.then(now);
+    this.pending++;
+    this.queue = run.finally(() => this.pending--);
+    return run;
+  }
+
+  private async loadNow(module: string): Promise<boolean> {
     if (this.tried.has(module) || this.index.builtin.has(module) || existsSync(`/sys/module/${module}/initstate`)) return false;
     this.tried.add(module);
     const entry = this.index.deps.get(module);
@@ -136,11 +158,11 @@ export class ModuleLoader {
       this.log.warn(`${module}: not in ${this.dir}/modules.dep`);
       return false;
     }
-    for (const before of this.index.softdeps.get(module) ?? []) this.load(before);
-    for (const need of entry.needs) this.load(need);
+    for (const before of this.index.softdeps.get(module) ?? []) await this.loadNow(before);
+    for (const need of entry.needs) await this.loadNow(need);
     const start = performance.now();
     try {
-      this.sys.finitModule(`${this.dir}/${entry.path}`, '', COMPRESSED.test(entry.path) ? MODULE_INIT.COMPRESSED_FILE : 0);
+      await this.sys.finitModule(`${this.dir}/${entry.path}`, '', COMPRESSED.test(entry.path) ? MODULE_INIT.COMPRESSED_FILE : 0);
       this.log.info(`loaded ${module} (${Math.round(performance.now() - start)} ms)`);
       return true;
     } catch (err) {
@@ -153,23 +175,30 @@ export class ModuleLoader {
   }
 
   /** Loads a module this kernel has as one (a custom kernel has it built in, or not at all: no warning); true when it loaded now. */
-  loadIfModule(name: string): boolean {
+  async loadIfModule(name: string): Promise<boolean> {
     return this.index.deps.has(name.replace(/-/g, '_')) && this.load(name);
   }
 
   /** Loads the modules that provide an alias, such as fs-ext4 for a filesystem; true when one loaded now. */
-  loadAlias(alias: string): boolean {
-    return modulesFor(alias, this.index).filter((module) => this.load(module)).length > 0;
+  async loadAlias(alias: string): Promise<boolean> {
+    const loaded = await Promise.all(modulesFor(alias, this.index).map((module) => this.load(module)));
+    return loaded.some(Boolean);
   }
 
   /** Loads what the present devices need, again until no new module loads; returns how many loaded. */
-  coldplug(sysfs = '/sys'): number {
+  async coldplug({ defer }: ColdplugOptions = {}, sysfs = '/sys'): Promise<number> {
     let total = 0;
     for (;;) {
-      let loaded = 0;
-      for (const alias of deviceAliases(sysfs)) for (const module of modulesFor(alias, this.index)) if (this.load(module)) loaded++;
+      const wanted = new Set(deviceAliases(sysfs).flatMap((alias) => modulesFor(alias, this.index)));
+      const now = [...wanted].filter((module) => !(defer && isDeferred(this.index, module, defer)));
+      const loaded = (await Promise.all(now.map((module) => this.load(module)))).filter(Boolean).length;
       total += loaded;
       if (loaded === 0) return total;
     }
   }
 }
+
+const isDeferred = (index: ModuleIndex, module: string, defer: (path: string) => boolean) => {
+  const entry = index.deps.get(module);
+  return entry !== undefined && defer(entry.path);
+};

@@ -56,14 +56,16 @@ function step<T>(name: string, fn: () => T): T {
  * The new root, with the users partition mounted at its /home by `mountHome`.
  * Nothing is moved yet: if this fails, it is undone and the initramfs is as it was.
  */
-export function prepareRoot(sys: Sys, mountHome: (target: string) => void): void {
+export async function prepareRoot(sys: Sys, mountHome: (target: string) => Promise<void>): Promise<void> {
   step('new root', () => {
     mkdirSync(NEW_ROOT, { recursive: true });
     sys.mount('tmpfs', NEW_ROOT, 'tmpfs', MS.NODEV, 'mode=0755');
   });
   try {
     mkdirSync(join(NEW_ROOT, 'home'), { mode: 0o755 });
-    step('mounting /home', () => mountHome(join(NEW_ROOT, 'home')));
+    await mountHome(join(NEW_ROOT, 'home')).catch((err) => {
+      throw new Error(`mounting /home: ${(err as Error).message}`);
+    });
   } catch (err) {
     sys.umount2(NEW_ROOT, MNT.DETACH);
     throw err;

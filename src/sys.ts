@@ -20,7 +20,8 @@ export interface Sys {
   /** kill(-1, signal); refuses (EPERM) unless this process is PID 1. */
   killAll(signal: number): void;
   sethostname(name: string): void;
-  finitModule(path: string, params: string, flags: number): void;
+  /** finit_module(2) on libuv's thread pool: the kernel probes the driver's devices while PID 1's loop runs. */
+  finitModule(path: string, params: string, flags: number): Promise<void>;
   unshare(flags: number): void;
   /** The kernel's uevents (NETLINK_KOBJECT_UEVENT) on Node's loop: each message, or null when some were lost; returns stop. */
   ueventListen(callback: (message: Buffer | null) => void): () => void;

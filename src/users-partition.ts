@@ -5,16 +5,20 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { listBlockDevices, matchesSpec, type BlockDevice } from './blockdev';
 import type { Config } from './config';
 import type { Log } from './log';
-import type { ModuleLoader } from './modules';
+import { isNetworkDriver, type ModuleLoader } from './modules';
 import { MS, type Sys } from './sys';
 import { checkFilesystem } from './fsck';
 
 const POLL_MS = 250;
 
-export async function findUsersPartition(config: Config, loader: ModuleLoader, log: Log): Promise<BlockDevice | undefined> {
+/** The drivers the devices ask for, but the network's: nothing before ready needs those (the hotplug's first look loads them). */
+export const loadBootDrivers = (loader: ModuleLoader) => loader.coldplug({ defer: isNetworkDriver });
+
+/** Looks for the partition as the drivers (`drivers`: those already loading) bring up devices, until found or nodeos.rootwait passes. */
+export async function findUsersPartition(config: Config, loader: ModuleLoader, log: Log, drivers: Promise<unknown> = loadBootDrivers(loader)): Promise<BlockDevice | undefined> {
   const deadline = Date.now() + config.rootwaitS * 1000;
   for (;;) {
-    loader.coldplug();
+    await drivers;
     const devices = listBlockDevices();
     const found = devices.find((device) => matchesSpec(device, config.users));
     if (found) {
@@ -27,6 +31,7 @@ export async function findUsersPartition(config: Config, loader: ModuleLoader, l
       return undefined;
     }
     await sleep(POLL_MS);
+    drivers = loadBootDrivers(loader);
   }
 }
 
@@ -43,13 +48,13 @@ function describe(device: BlockDevice): string {
  * instead of spreading damage, and with usrquota when it keeps quotas. If read-write fails, read-only with a warning:
  * users still start, their files can be read and rescued.
  */
-export function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): void {
+export async function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): Promise<void> {
   const fstype = config.usersFsType || device.type || 'ext4';
   if (!checkFilesystem(device.path, fstype, log)) throw new Error(`${device.path} has errors e2fsck -p cannot fix`);
-  loader.loadAlias(`fs-${fstype}`);
+  await loader.loadAlias(`fs-${fstype}`);
   // The kernel would ask modprobe for the quota format, and there is none.
   const quota = fstype === 'ext4' && device.quota === true;
-  if (quota) loader.loadIfModule('quota_v2');
+  if (quota) await loader.loadIfModule('quota_v2');
   const flags = MS.NOSUID | MS.NODEV | MS.RELATIME;
   const data = fstype.startsWith('ext') ? `errors=remount-ro${quota ? ',usrquota' : ''}` : null;
   try {

@@ -78,10 +78,16 @@ export class Network {
     this.poll = setInterval(() => this.scan(), LINK_POLL_MS);
   }
 
+  /** An interface appeared (the hotplug saw it): looked at now, not at the next poll. */
+  linksChanged(): void {
+    if (this.poll) this.scan();
+  }
+
   /** Shutdown: every lease released, every address taken off. */
   async stop(): Promise<void> {
     clearImmediate(this.firstScan); // a shutdown right at boot brings no link up after it
     clearInterval(this.poll);
+    this.poll = undefined;
     const all = [...this.managed.values()];
     this.managed.clear();
     await Promise.all(

@@ -6,7 +6,7 @@ import type { ProcessInfo } from '../../src/proc';
 import { kernelEnding, shutdown, type Ending, type ShutdownSeams } from '../../src/shutdown';
 import { containerEnding } from '../../src/container';
 import { fakeSys, memoryLog, type FakeSys } from '../fixtures/fake-sys';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseCmdline } from '../../src/config';
 import { Network } from '../../src/net/network';
 
@@ -188,4 +188,22 @@ t.test('networking at boot: loopback first, then each link as the command line s
   await stopped.stop();
   await new Promise(setImmediate);
   t.same(early.trace, ['link_set(lo, up, 0)', 'address_add(lo, 127.0.0.1/8)', 'address_add(lo, ::1/128)'], 'only loopback, before the stop');
+});
+
+t.test('an interface whose driver loads after ready is set up when the hotplug says so, not at the next poll', async (t) => {
+  const link = (type: number, flags: string, mac: string) => ({ type: `${type}\n`, flags, address: `${mac}\n`, carrier: '1\n', mtu: '1500\n' });
+  const dir = t.testdir({ net: { lo: link(772, '0x9', '00:00:00:00:00:00') }, run: {} });
+  const sys = fakeSys();
+  const network = new Network(sys, parseCmdline('nodeos.net=off nodeos.net.eth1=10.9.2.5/24'), memoryLog(), () => {}, { sysfs: `${dir}/net`, netDir: `${dir}/run` });
+  network.start();
+  await new Promise(setImmediate);
+  const loopback = sys.trace.length;
+  mkdirSync(`${dir}/net/eth1`);
+  for (const [name, value] of Object.entries(link(1, '0x1002', '52:54:00:00:00:02'))) writeFileSync(`${dir}/net/eth1/${name}`, value);
+  network.linksChanged();
+  t.same(sys.trace.slice(loopback), ['link_set(eth1, up, 0)', 'address_add(eth1, 10.9.2.5/24)']);
+  await network.stop();
+  const stopped = sys.trace.length;
+  network.linksChanged();
+  t.equal(sys.trace.length, stopped, 'nothing after the shutdown');
 });

@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { depmodFiles, readModinfo, resolveModules, type ModuleInfo } from '../../build/modules';
 import { fakeSys, memoryLog } from '../fixtures/fake-sys';
-import { ModuleLoader, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
+import { ModuleLoader, isNetworkDriver, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
   const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');
@@ -60,6 +60,46 @@ t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {
   t.same(deviceAliases(join(sys, 'missing')), []);
 });
 
+t.test('coldplug: one load at a time, what a module needs first; network drivers left for later when asked', async (t) => {
+  const dir = t.testdir({
+    modules: {},
+    sys: {
+      bus: {
+        virtio: { devices: { virtio0: { modalias: 'virtio:d00000001v00001AF4\n' }, virtio1: { modalias: 'virtio:d00000002v00001AF4\n' } } },
+        pci: { devices: { '0000:00:04.0': { modalias: 'pci:v00001AF4d00001000\n' } } },
+      },
+    },
+  });
+  // Names no host has loaded (the loader also asks /sys/module).
+  const graph: ModuleInfo[] = [
+    info('nodeos_test_ring', 'kernel/drivers/virtio/nodeos_test_ring.ko', [], []),
+    info('nodeos_test_pci', 'kernel/drivers/virtio/nodeos_test_pci.ko', ['pci:v00001AF4d*'], ['nodeos_test_ring']),
+    info('nodeos_test_blk', 'kernel/drivers/block/nodeos_test_blk.ko', ['virtio:d00000002v*'], ['nodeos_test_ring']),
+    info('nodeos_test_failover', 'kernel/net/core/nodeos_test_failover.ko', [], []),
+    info('nodeos_test_net', 'kernel/drivers/net/nodeos_test_net.ko', ['virtio:d00000001v*'], ['nodeos_test_failover', 'nodeos_test_ring']),
+  ];
+  const { dep, alias, softdep } = depmodFiles(graph);
+  for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(dir, 'modules', name), text);
+  const events: string[] = [];
+  const sys = {
+    ...fakeSys(),
+    // The slow one first: a load that waited for nothing would end before it.
+    finitModule: async (path: string) => {
+      const name = path.split('/').pop()!.replace('.ko', '');
+      events.push(`start ${name}`);
+      await new Promise((resolve) => setTimeout(resolve, name === 'nodeos_test_ring' ? 30 : 1));
+      events.push(`end ${name}`);
+    },
+  };
+  const loader = new ModuleLoader(sys, memoryLog(), join(dir, 'modules'));
+  t.equal(await loader.coldplug({ defer: isNetworkDriver }, join(dir, 'sys')), 2, 'the bus and the disk driver');
+  t.same(events, ['start nodeos_test_ring', 'end nodeos_test_ring', 'start nodeos_test_pci', 'end nodeos_test_pci', 'start nodeos_test_blk', 'end nodeos_test_blk'], 'one at a time, the ring before both');
+  events.length = 0;
+  t.equal(await loader.coldplug({}, join(dir, 'sys')), 1, 'later, the network driver');
+  t.same(events, ['start nodeos_test_failover', 'end nodeos_test_failover', 'start nodeos_test_net', 'end nodeos_test_net']);
+  t.ok(isNetworkDriver('kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko.xz'));
+  t.notOk(isNetworkDriver('kernel/drivers/usb/storage/usb-storage.ko.xz'));
+});
 
 /** A minimal ELF64 with a section-name table and a .modinfo section holding `fields`. */
 function moduleElf(fields: string[]): Buffer {
@@ -111,6 +151,6 @@ t.test('modules shipped compressed (.ko.xz, .ko.zst): our depmod reads them, PID
   writeFileSync(join(dir, 'modules.softdep'), softdep);
   writeFileSync(join(dir, 'modules.builtin'), '');
   const sys = fakeSys();
-  new ModuleLoader(sys, memoryLog(), dir).load('ext4');
+  await new ModuleLoader(sys, memoryLog(), dir).load('ext4');
   t.same(sys.trace, [`finit_module(${dir}/kernel/crypto/crc32c_generic.ko, )`, `finit_module(${dir}/kernel/fs/mbcache.ko.zst, , 4)`, `finit_module(${dir}/kernel/fs/ext4.ko.xz, , 4)`], 'MODULE_INIT_COMPRESSED_FILE for the compressed ones');
 });

@@ -13,7 +13,15 @@ t.test('a failing syscall throws code, errno, syscall and path', async (t) => {
   t.match(err, { code: 'ENOENT', errno: -2, syscall: 'mount', path: `${dir}/missing` });
   t.match(err.message, `ENOENT: no such file or directory, mount '${dir}/missing'`);
   t.match(t.throws(() => sys().umount2(dir, 0)), { code: 'EINVAL', syscall: 'umount2', path: dir });
-  t.match(t.throws(() => sys().finitModule(`${dir}/none.ko`, '', 0)), { code: 'ENOENT', syscall: 'open' });
+});
+
+t.test('finit_module runs on the thread pool and rejects like Node', async (t) => {
+  const dir = t.testdir({ 'bad.ko': 'not an ELF module' });
+  await t.rejects(sys().finitModule(`${dir}/none.ko`, '', 0), { code: 'ENOENT', errno: -2, syscall: 'open', path: `${dir}/none.ko` });
+  // Not a module: the kernel refuses it (ENOEXEC), or refuses us outright (EPERM without CAP_SYS_MODULE; ENOSYS on a kernel without modules, as here).
+  const err = await sys().finitModule(`${dir}/bad.ko`, '', 0).catch((e: NodeJS.ErrnoException) => e);
+  t.match(err, { syscall: 'finit_module', path: `${dir}/bad.ko` });
+  t.match((err as NodeJS.ErrnoException).code, /^(ENOEXEC|EPERM|EINVAL|ENOSYS)$/);
 });
 
 t.test('bad arguments are TypeErrors, not syscalls', async (t) => {
