@@ -32,10 +32,25 @@ export async function npmPackage(): Promise<string> {
   return dir;
 }
 
+/**
+ * What of npm's package is not shipped: its man pages and HTML docs (`npm
+ * help` shows them through `man` or a browser, neither of which NodeOS has;
+ * it then searches docs/content, which stays), and the READMEs and change
+ * logs of its dependencies (their licenses stay). About 0.36 MB of the
+ * compressed initramfs.
+ */
+export function unshippedNpmFile(path: string): boolean {
+  const inPackage = path.slice(NPM_PREFIX.length + 1);
+  if (/^(man|docs\/output)(\/|$)/.test(inPackage)) return true;
+  if (inPackage.startsWith('docs/content/')) return false; // what `npm help` searches
+  const name = posix.basename(inPackage);
+  return /\.(md|markdown)$/i.test(name) && !/^(licen[cs]e|copying)/i.test(name);
+}
+
 /** npm's files and the /usr/bin links, as archive entries. */
 export async function npmEntries(): Promise<CpioEntry[]> {
   return [
-    ...treeEntries(await npmPackage(), NPM_PREFIX),
+    ...treeEntries(await npmPackage(), NPM_PREFIX).filter((entry) => !unshippedNpmFile(entry.path)),
     { type: 'symlink', path: 'usr/bin/npm', target: `/${NPM_PREFIX}/bin/npm-cli.js` },
     { type: 'symlink', path: 'usr/bin/npx', target: `/${NPM_PREFIX}/bin/npx-cli.js` },
   ];

@@ -30,6 +30,7 @@ interface AliceReport {
   value: string;
   bin: { status: number; stdout: string };
   script: { status: number; stdout: string };
+  help: { status: number; stdout: string };
   lookup: { address: string; family: number } | string;
   listening: number | string;
 }
@@ -79,6 +80,7 @@ t.test('network, time and npm inside NodeOS', async (t) => {
   t.match(alice.bin, { status: 0, stdout: 'hello from the fixture bin, dep says hi', stderr: '' }, 'its bin is on PATH');
   t.equal(alice.script.status, 0, `npm run works through /bin/sh\n${JSON.stringify(alice.script)}`);
   t.match(alice.script.stdout, /hello from the fixture bin, dep says hi\ngreet script ran/);
+  t.match(alice.help, { status: 0, stdout: /Top hits for "install"[\s\S]*npm help install/ }, 'npm help searches its docs (no man pages: NodeOS has no man)');
   t.same(alice.lookup, { address: '10.0.2.2', family: 4 }, 'registry.test resolves through our DNS server');
   t.same(alice.proxy, ['http://10.0.2.2:9', 'http://10.0.2.2:9', 'registry.test,localhost', '1'], 'the proxy from the command line (for Node\'s own http too), NO_PROXY from .nodeos/environment');
   t.equal(alice.ca, '-----BEGIN CERTIFICATE-----', 'the CA bundle from .nodeos/ca.pem, readable by a user');

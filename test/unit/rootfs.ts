@@ -8,6 +8,7 @@ import { kernelPlatform, PLATFORMS, platformDir } from '../../build/platforms';
 import { defaultCmdline } from '../../build/image';
 import { ARCHES } from '../../build/versions';
 import { MODULE_CLASSES } from '../../build/modules';
+import { NPM_PREFIX, unshippedNpmFile } from '../../build/npm';
 
 t.test('the fragment: what NodeOS needs is asked for, modules are off', async (t) => {
   const options = parseFragment(readFileSync(FRAGMENT, 'utf8'));
@@ -67,4 +68,10 @@ t.test('a PC disk on each controller', async (t) => {
   t.same(pcDiskArgs('d.img', 'nvme'), [...drive, '-device', 'nvme,serial=nodeos0,drive=disk0']);
   t.same(pcDiskArgs('d.img', 'virtio'), [...drive, '-device', 'virtio-blk-pci,drive=disk0']);
   t.throws(() => pcDiskArgs('d.img', 'scsi' as never), /--bus scsi: expected virtio, usb, sata, nvme/);
+});
+
+t.test("npm's files the image leaves out: what only man or a browser shows, and READMEs; never code or a license", async (t) => {
+  const npm = (path: string) => `${NPM_PREFIX}/${path}`;
+  for (const path of ['man/man1/npm-install.1', 'docs/output/commands/npm-install.html', 'README.md', 'node_modules/libnpmexec/README.md', 'node_modules/util-deprecate/History.md', 'node_modules/x/CHANGELOG.markdown']) t.ok(unshippedNpmFile(npm(path)), path);
+  for (const path of ['bin/npm-cli.js', 'lib/commands/help.js', 'docs/content/commands/npm-install.md', 'node_modules/glob/LICENSE.md', 'node_modules/ms/license.md', 'node_modules/x/COPYING.md', 'package.json', 'node_modules/markdown-thing/index.js']) t.notOk(unshippedNpmFile(npm(path)), path);
 });
