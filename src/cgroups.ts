@@ -40,6 +40,11 @@ export function userCgroup(name: string, limits: UserLimits, root = CGROUP_ROOT)
   return path;
 }
 
+/** Moves a process into a cgroup (all its threads: a move is not held to pids.max, only what it forks after). */
+export function joinCgroup(path: string, pid: number): void {
+  writeFileSync(join(path, 'cgroup.procs'), String(pid));
+}
+
 export function cgroupPids(path: string): number[] {
   try {
     return readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);

@@ -20,6 +20,7 @@ import { CLONE, execve, MNT, MS, PR, sys as loadSys, type Sys } from './sys';
 import { NET_DIR } from './net/resolver';
 import { OOM_DEFAULT, setOomScoreAdj } from './kernel-settings';
 import { bindReadOnly, TMPFS_SIZE } from './mounts';
+import { joinCgroup } from './cgroups';
 import { nodeScriptArgv, runNodeScript } from './node-script';
 
 export interface LaunchSpec {
@@ -117,7 +118,7 @@ function minimalDev(sys: Sys, dev: string): void {
 export function launch(spec: LaunchSpec): () => void {
   delete process.env[LAUNCH_ENV]; // the rest of the environment is the program's
   const sys = loadSys();
-  if (spec.cgroup) step('joining the cgroup', () => writeFileSync(join(spec.cgroup, 'cgroup.procs'), String(process.pid)));
+  if (spec.cgroup) step('joining the cgroup', () => joinCgroup(spec.cgroup, process.pid)); // PID 1 moved it already; this makes sure
   if (spec.stdio === 'terminal') step('taking the terminal', () => sys.setControllingTerminal(0));
   if (spec.isolate) step('isolating', () => isolate(sys, spec));
   step('no new privileges', () => sys.prctl(PR.SET_NO_NEW_PRIVS, 1));

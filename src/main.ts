@@ -19,6 +19,7 @@ import { readLogs } from './log-files';
 import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setPriority } from 'node:os';
 import { kernelEnding, realShutdownSeams, shutdown, type Ending, type PowerAction } from './shutdown';
 import { CONTAINER_SIGNAL_ACTIONS, disableCtrlAltDel, handleSignals, SIGNAL_ACTIONS } from './signals';
 import { containerEnding, detectContainer, maySysAdmin, writeTerminationLog } from './container';
@@ -177,10 +178,30 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
-  useWinston(); // loaded now, off the boot path
-  hotplug?.start(); // the drivers the boot left (the network's) probe on the thread pool while the consoles start
-  if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
-  consoles.start();
+  // Loading winston, ssh2 and the REPL takes PID 1 a second or more of CPU on a slow machine: the users' inits, starting now, go first.
+  behindUsers(Boolean(users) && machine.ownsMachine, () => {
+    useWinston(); // loaded now, off the boot path
+    hotplug?.start(); // the drivers the boot left (the network's) probe on the thread pool while the consoles start
+    if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
+    consoles.start();
+  });
+}
+
+/** PID 1's own nice while it loads what only it uses after ready (its thread only: the kernel's nice is per thread). */
+const BEHIND_USERS_NICE = 10;
+
+/**
+ * Runs PID 1's post-ready start-up at a lower priority than the users'
+ * inits, then back at its own. Only where PID 1 owns the machine: going back
+ * up needs CAP_SYS_NICE, which a container's PID 1 usually lacks.
+ */
+function behindUsers(yes: boolean, work: () => void): void {
+  if (yes) setPriority(0, BEHIND_USERS_NICE);
+  try {
+    work();
+  } finally {
+    if (yes) setPriority(0, 0);
+  }
 }
 
 /** The users partition, once the drivers (loading) bring it, and the switch to the real root: the partition, when it happened. */

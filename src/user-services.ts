@@ -3,9 +3,9 @@
 // it and becomes it. Stopping them in reverse order.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { chmodSync, existsSync, statfsSync, statSync } from 'node:fs';
-import { totalmem } from 'node:os';
+import { setPriority, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { emptyCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
+import { emptyCgroup, joinCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import type { Log } from './log';
@@ -17,6 +17,8 @@ import { proxyEnvironment } from './net/proxy';
 import type { DiskQuotas } from './quotas';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
+/** A log writer's nice: an init's output waits in its pipe (64 KiB) rather than the inits wait for their writers' CPU, at boot or under load. */
+const LOG_WRITER_NICE = 5;
 /** Folders that are not users are named in the log up to this many, then counted. */
 const MAX_SKIPPED_LINES = 20;
 
@@ -84,7 +86,15 @@ export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProce
   // What runs, after the launcher's name, so `ps` shows it: the launcher may become it without an execve.
   const argv = spec.argv ?? [spec.init];
   const shown = argv[0] === process.execPath ? argv.slice(1) : argv;
-  return spawn(process.execPath, [LAUNCHER, ...shown], { env: { ...spec.env, [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
+  const child = spawn(process.execPath, [LAUNCHER, ...shown], { env: { ...spec.env, [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
+  // Into its cgroup now, before its node has started its threads: moved later (by the launcher itself), they would
+  // come along past pids.max; and the node start is the user's to pay for. The launcher joins again, to be sure.
+  try {
+    if (spec.cgroup && child.pid) joinCgroup(spec.cgroup, child.pid);
+  } catch {
+    // Gone already, or no such cgroup: the launcher's own join says why.
+  }
+  return child;
 }
 
 /** Lines a child writes on a pipe to PID 1, as warnings under a name. */
@@ -102,6 +112,11 @@ function complaints(stream: NodeJS.ReadableStream, name: string, log: Log): void
  */
 function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
   const writer = spawnLaunched(writerSpec, ['pipe', 'ignore', 'pipe']);
+  try {
+    if (writer.pid) setPriority(writer.pid, LOG_WRITER_NICE);
+  } catch {
+    // Gone already: its exit is handled below.
+  }
   complaints(writer.stderr!, `${spec.name} (log)`, log);
   writer.on('error', (err) => log.error(`${spec.name} (log): ${err.message}`));
   // Until the launcher has joined stderr to the log, its complaints come to us.
