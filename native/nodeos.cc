@@ -150,50 +150,83 @@ Napi::Value Sethostname(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// finitModule(path, params, flags) → Promise: on libuv's thread pool, since
-// the kernel runs the module's init (a driver probing its devices, often for
-// a hundred milliseconds or more) in the calling thread, and PID 1's loop
-// has other work meanwhile.
-class FinitModuleWork : public Napi::AsyncWorker {
+// finitModules([[path, params, flags], …]) → Promise<[Error | null, ms][]>: each
+// module in turn, on libuv's thread pool (the kernel runs a module's init, a
+// driver probing its devices, often for a hundred milliseconds or more, in
+// the calling thread, and PID 1's loop has other work meanwhile). One job
+// for a module and what it needs: no turn of PID 1's loop between them. A
+// failure is that module's result; the next is still tried, as one at a time.
+class FinitModulesWork : public Napi::AsyncWorker {
  public:
-  FinitModuleWork(Napi::Env env, std::string path, std::string params, int flags)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)),
-        path_(std::move(path)), params_(std::move(params)), flags_(flags) {}
+  struct Module {
+    std::string path, params;
+    int flags;
+    int err = 0;
+    const char* syscall = "";
+    double ms = 0;
+  };
+
+  FinitModulesWork(Napi::Env env, std::vector<Module> modules)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), modules_(std::move(modules)) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
-    int fd = open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    for (Module& m : modules_) {
+      struct timespec start, end;
+      clock_gettime(CLOCK_MONOTONIC, &start);
+      Load(m);
+      clock_gettime(CLOCK_MONOTONIC, &end);
+      m.ms = (end.tv_sec - start.tv_sec) * 1e3 + (end.tv_nsec - start.tv_nsec) / 1e6;
+    }
+  }
+
+  static void Load(Module& m) {
+    int fd = open(m.path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-      err_ = errno;
-      syscall_ = "open";
+      m.err = errno;
+      m.syscall = "open";
       return;
     }
-    if (syscall(SYS_finit_module, fd, params_.c_str(), flags_) != 0) {
-      err_ = errno;
-      syscall_ = "finit_module";
+    if (syscall(SYS_finit_module, fd, m.params.c_str(), m.flags) != 0) {
+      m.err = errno;
+      m.syscall = "finit_module";
     }
     close(fd);
   }
 
   void OnOK() override {
-    if (err_) deferred_.Reject(ErrnoError(Env(), err_, syscall_, path_).Value());
-    else deferred_.Resolve(Env().Undefined());
+    Napi::Env env = Env();
+    Napi::Array results = Napi::Array::New(env, modules_.size());
+    for (size_t i = 0; i < modules_.size(); i++) {
+      const Module& m = modules_[i];
+      Napi::Array result = Napi::Array::New(env, 2);
+      result.Set(0u, m.err ? ErrnoError(env, m.err, m.syscall, m.path).Value() : env.Null());
+      result.Set(1u, Napi::Number::New(env, m.ms));
+      results.Set(i, result);
+    }
+    deferred_.Resolve(results);
   }
 
  private:
   Napi::Promise::Deferred deferred_;
-  std::string path_, params_;
-  int flags_;
-  int err_ = 0;
-  const char* syscall_ = "";
+  std::vector<Module> modules_;
 };
 
-Napi::Value FinitModule(const Napi::CallbackInfo& info) {
+Napi::Value FinitModules(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!CheckArgs(info, 2, 1)) return ThrowType(env, "finitModule(path, params, flags)");
-  auto* work = new FinitModuleWork(env, info[0].As<Napi::String>(), info[1].As<Napi::String>(),
-                                   info[2].As<Napi::Number>().Int32Value());
+  const char* usage = "finitModules([[path, params, flags], …])";
+  if (info.Length() < 1 || !info[0].IsArray()) return ThrowType(env, usage);
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<FinitModulesWork::Module> modules;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsArray()) return ThrowType(env, usage);
+    Napi::Array entry = item.As<Napi::Array>();
+    if (entry.Length() < 3 || !entry.Get(0u).IsString() || !entry.Get(1u).IsString() || !entry.Get(2u).IsNumber()) return ThrowType(env, usage);
+    modules.push_back({entry.Get(0u).As<Napi::String>(), entry.Get(1u).As<Napi::String>(), entry.Get(2u).As<Napi::Number>().Int32Value()});
+  }
+  auto* work = new FinitModulesWork(env, std::move(modules));
   Napi::Promise promise = work->Promise();
   work->Queue();  // deleted by node-addon-api once OnOK has run
   return promise;
@@ -588,7 +621,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("reboot", Napi::Function::New(env, Reboot, "reboot"));
   exports.Set("killAll", Napi::Function::New(env, KillAll, "killAll"));
   exports.Set("sethostname", Napi::Function::New(env, Sethostname, "sethostname"));
-  exports.Set("finitModule", Napi::Function::New(env, FinitModule, "finitModule"));
+  exports.Set("finitModules", Napi::Function::New(env, FinitModules, "finitModules"));
   exports.Set("unshare", Napi::Function::New(env, Unshare, "unshare"));
   exports.Set("prctl", Napi::Function::New(env, Prctl, "prctl"));
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));

@@ -48,7 +48,7 @@ export class Hotplug {
   /**
    * Listens first, then looks at what is there, so nothing falls between
    * (PID 1 starts it once ready: the look is not on the way there, and the
-   * drivers it loads probe on the thread pool while the consoles start).
+   * drivers it loads probe on the thread pool).
    */
   start(): void {
     try {

@@ -19,7 +19,6 @@ import { readLogs } from './log-files';
 import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { setPriority } from 'node:os';
 import { kernelEnding, realShutdownSeams, shutdown, type Ending, type PowerAction } from './shutdown';
 import { CONTAINER_SIGNAL_ACTIONS, disableCtrlAltDel, handleSignals, SIGNAL_ACTIONS } from './signals';
 import { containerEnding, detectContainer, maySysAdmin, writeTerminationLog } from './container';
@@ -83,6 +82,8 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
   const usersPartition = drivers && (await leaveInitramfs(sys, config, modules, drivers));
+  // The drivers the search left (the network's) load on the thread pool while the system starts: the interfaces are there sooner.
+  if (drivers) modules.coldplug().catch((err) => log.warn(`drivers: ${(err as Error).message}`));
   terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
     users: usersPartition && { isolation: true, quotas: usersPartition.quota ? new DiskQuotas(sys, usersPartition.path, logger('users')) : undefined },
@@ -178,30 +179,10 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
-  // Loading winston, ssh2 and the REPL takes PID 1 a second or more of CPU on a slow machine: the users' inits, starting now, go first.
-  behindUsers(Boolean(users) && machine.ownsMachine, () => {
-    useWinston(); // loaded now, off the boot path
-    hotplug?.start(); // the drivers the boot left (the network's) probe on the thread pool while the consoles start
-    if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
-    consoles.start();
-  });
-}
-
-/** PID 1's own nice while it loads what only it uses after ready (its thread only: the kernel's nice is per thread). */
-const BEHIND_USERS_NICE = 10;
-
-/**
- * Runs PID 1's post-ready start-up at a lower priority than the users'
- * inits, then back at its own. Only where PID 1 owns the machine: going back
- * up needs CAP_SYS_NICE, which a container's PID 1 usually lacks.
- */
-function behindUsers(yes: boolean, work: () => void): void {
-  if (yes) setPriority(0, BEHIND_USERS_NICE);
-  try {
-    work();
-  } finally {
-    if (yes) setPriority(0, 0);
-  }
+  useWinston(); // loaded now, off the boot path
+  hotplug?.start();
+  if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
+  consoles.start();
 }
 
 /** The users partition, once the drivers (loading) bring it, and the switch to the real root: the partition, when it happened. */

@@ -117,7 +117,7 @@ export function deviceAliases(sysfs = '/sys'): string[] {
   return [...aliases].filter(Boolean);
 }
 
-/** Network drivers: nothing before ready needs them (the network starts after), so the boot's coldplug leaves them to the hotplug's first look. */
+/** Network drivers: the search for the users partition does not wait for them (they load on the thread pool after it). */
 export const isNetworkDriver = (path: string) => path.startsWith('kernel/drivers/net/');
 
 export interface ColdplugOptions {
@@ -141,8 +141,16 @@ export class ModuleLoader {
   }
 
   /** Loads a module after what it needs; true when it was loaded now. Failures are logged. */
-  load(name: string): Promise<boolean> {
-    const now = () => this.loadNow(name.replace(/-/g, '_'));
+  async load(name: string): Promise<boolean> {
+    return (await this.loadAll([name])) > 0;
+  }
+
+  /**
+   * Loads modules, each after what it needs, in one job on the thread pool;
+   * how many of them loaded now. Jobs run one at a time, in the order asked.
+   */
+  private loadAll(names: string[]): Promise<number> {
+    const now = () => this.loadNow(names.map((name) => name.replace(/-/g, '_')));
     // With none in flight it starts at once, not a microtask later: the kernel gets it while the caller goes on.
     const run = this.pending === 0 ? now() : this.queue.then(now);
     this.pending++;
@@ -150,28 +158,34 @@ export class ModuleLoader {
     return run;
   }
 
-  private async loadNow(module: string): Promise<boolean> {
-    if (this.tried.has(module) || this.index.builtin.has(module) || existsSync(`/sys/module/${module}/initstate`)) return false;
+  private async loadNow(modules: string[]): Promise<number> {
+    const order: { name: string; path: string }[] = [];
+    for (const module of modules) this.plan(module, order);
+    if (order.length === 0) return 0;
+    const results = await this.sys.finitModules(order.map(({ path }) => [`${this.dir}/${path}`, '', COMPRESSED.test(path) ? MODULE_INIT.COMPRESSED_FILE : 0]));
+    return order.filter(({ name }, i) => this.loaded(name, ...results[i]) && modules.includes(name)).length;
+  }
+
+  /** What loading a module takes, in order (its softdeps, what it links against, itself), each marked as tried. */
+  private plan(module: string, order: { name: string; path: string }[]): void {
+    if (this.tried.has(module) || this.index.builtin.has(module) || existsSync(`/sys/module/${module}/initstate`)) return;
     this.tried.add(module);
     const entry = this.index.deps.get(module);
-    if (!entry) {
-      this.log.warn(`${module}: not in ${this.dir}/modules.dep`);
-      return false;
-    }
-    for (const before of this.index.softdeps.get(module) ?? []) await this.loadNow(before);
-    for (const need of entry.needs) await this.loadNow(need);
-    const start = performance.now();
-    try {
-      await this.sys.finitModule(`${this.dir}/${entry.path}`, '', COMPRESSED.test(entry.path) ? MODULE_INIT.COMPRESSED_FILE : 0);
-      this.log.info(`loaded ${module} (${Math.round(performance.now() - start)} ms)`);
+    if (!entry) return this.log.warn(`${module}: not in ${this.dir}/modules.dep`);
+    for (const before of this.index.softdeps.get(module) ?? []) this.plan(before, order);
+    for (const need of entry.needs) this.plan(need, order);
+    order.push({ name: module, path: entry.path });
+  }
+
+  /** Logs one module's load; true when it loaded now. */
+  private loaded(module: string, err: NodeJS.ErrnoException | null, ms: number): boolean {
+    if (!err) {
+      this.log.info(`loaded ${module} (${Math.round(ms)} ms)`);
       return true;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'EEXIST') return false;
-      // ENODEV: not for this machine (crc32c_intel on a CPU without SSE4.2), as a softdep may well be.
-      this.log[code === 'ENODEV' ? 'debug' : 'warn'](`${module}: ${(err as Error).message}`);
-      return false;
     }
+    // EEXIST: there already. ENODEV: not for this machine (crc32c_intel on a CPU without SSE4.2), as a softdep may well be.
+    if (err.code !== 'EEXIST') this.log[err.code === 'ENODEV' ? 'debug' : 'warn'](`${module}: ${err.message}`);
+    return false;
   }
 
   /** Loads a module this kernel has as one (a custom kernel has it built in, or not at all: no warning); true when it loaded now. */
@@ -181,8 +195,7 @@ export class ModuleLoader {
 
   /** Loads the modules that provide an alias, such as fs-ext4 for a filesystem; true when one loaded now. */
   async loadAlias(alias: string): Promise<boolean> {
-    const loaded = await Promise.all(modulesFor(alias, this.index).map((module) => this.load(module)));
-    return loaded.some(Boolean);
+    return (await this.loadAll(modulesFor(alias, this.index))) > 0;
   }
 
   /** Loads what the present devices need, again until no new module loads; returns how many loaded. */
@@ -190,8 +203,7 @@ export class ModuleLoader {
     let total = 0;
     for (;;) {
       const wanted = new Set(deviceAliases(sysfs).flatMap((alias) => modulesFor(alias, this.index)));
-      const now = [...wanted].filter((module) => !(defer && isDeferred(this.index, module, defer)));
-      const loaded = (await Promise.all(now.map((module) => this.load(module)))).filter(Boolean).length;
+      const loaded = await this.loadAll([...wanted].filter((module) => !(defer && isDeferred(this.index, module, defer))));
       total += loaded;
       if (loaded === 0) return total;
     }

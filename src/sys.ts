@@ -20,8 +20,12 @@ export interface Sys {
   /** kill(-1, signal); refuses (EPERM) unless this process is PID 1. */
   killAll(signal: number): void;
   sethostname(name: string): void;
-  /** finit_module(2) on libuv's thread pool: the kernel probes the driver's devices while PID 1's loop runs. */
-  finitModule(path: string, params: string, flags: number): Promise<void>;
+  /**
+   * finit_module(2) for each [path, params, flags] in turn, in one job on
+   * libuv's thread pool (the kernel probes the drivers' devices while PID 1's
+   * loop runs): each module's error (null when it loaded) and ms.
+   */
+  finitModules(modules: [path: string, params: string, flags: number][]): Promise<[NodeJS.ErrnoException | null, number][]>;
   unshare(flags: number): void;
   /** The kernel's uevents (NETLINK_KOBJECT_UEVENT) on Node's loop: each message, or null when some were lost; returns stop. */
   ueventListen(callback: (message: Buffer | null) => void): () => void;

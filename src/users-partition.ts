@@ -11,7 +11,7 @@ import { checkFilesystem } from './fsck';
 
 const POLL_MS = 250;
 
-/** The drivers the devices ask for, but the network's: nothing before ready needs those (the hotplug's first look loads them). */
+/** The drivers the devices ask for, but the network's: the search need not wait for those (PID 1 loads them after it). */
 export const loadBootDrivers = (loader: ModuleLoader) => loader.coldplug({ defer: isNetworkDriver });
 
 /** Looks for the partition as the drivers (`drivers`: those already loading) bring up devices, until found or nodeos.rootwait passes. */

@@ -60,7 +60,7 @@ t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {
   t.same(deviceAliases(join(sys, 'missing')), []);
 });
 
-t.test('coldplug: one load at a time, what a module needs first; network drivers left for later when asked', async (t) => {
+t.test('coldplug: one job per look (what each module needs first), one job at a time; network drivers left for later when asked', async (t) => {
   const dir = t.testdir({
     modules: {},
     sys: {
@@ -84,19 +84,28 @@ t.test('coldplug: one load at a time, what a module needs first; network drivers
   const sys = {
     ...fakeSys(),
     // The slow one first: a load that waited for nothing would end before it.
-    finitModule: async (path: string) => {
-      const name = path.split('/').pop()!.replace('.ko', '');
-      events.push(`start ${name}`);
-      await new Promise((resolve) => setTimeout(resolve, name === 'nodeos_test_ring' ? 30 : 1));
-      events.push(`end ${name}`);
+    finitModules: async (modules: [string, string, number][]) => {
+      const names = modules.map(([path]) => path.split('/').pop()!.replace('.ko', ''));
+      events.push(`start ${names.join(' ')}`);
+      await new Promise((resolve) => setTimeout(resolve, names.includes('nodeos_test_ring') ? 30 : 1));
+      events.push(`end ${names.join(' ')}`);
+      return modules.map((): [null, number] => [null, 1]);
     },
   };
   const loader = new ModuleLoader(sys, memoryLog(), join(dir, 'modules'));
-  t.equal(await loader.coldplug({ defer: isNetworkDriver }, join(dir, 'sys')), 2, 'the bus and the disk driver');
-  t.same(events, ['start nodeos_test_ring', 'end nodeos_test_ring', 'start nodeos_test_pci', 'end nodeos_test_pci', 'start nodeos_test_blk', 'end nodeos_test_blk'], 'one at a time, the ring before both');
+  const booting = loader.coldplug({ defer: isNetworkDriver }, join(dir, 'sys'));
+  const asked = loader.load('nodeos_test_failover');
+  t.equal(await booting, 2, 'the bus and the disk driver');
+  t.equal(await asked, true);
+  t.same(events, [
+    'start nodeos_test_ring nodeos_test_pci nodeos_test_blk',
+    'end nodeos_test_ring nodeos_test_pci nodeos_test_blk',
+    'start nodeos_test_failover',
+    'end nodeos_test_failover',
+  ], 'the ring once and first; a load asked meanwhile waits for the job before');
   events.length = 0;
   t.equal(await loader.coldplug({}, join(dir, 'sys')), 1, 'later, the network driver');
-  t.same(events, ['start nodeos_test_failover', 'end nodeos_test_failover', 'start nodeos_test_net', 'end nodeos_test_net']);
+  t.same(events, ['start nodeos_test_net', 'end nodeos_test_net']);
   t.ok(isNetworkDriver('kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko.xz'));
   t.notOk(isNetworkDriver('kernel/drivers/usb/storage/usb-storage.ko.xz'));
 });

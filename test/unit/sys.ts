@@ -15,13 +15,16 @@ t.test('a failing syscall throws code, errno, syscall and path', async (t) => {
   t.match(t.throws(() => sys().umount2(dir, 0)), { code: 'EINVAL', syscall: 'umount2', path: dir });
 });
 
-t.test('finit_module runs on the thread pool and rejects like Node', async (t) => {
+t.test('finit_module runs on the thread pool; each module its own error, like Node\'s, and time', async (t) => {
   const dir = t.testdir({ 'bad.ko': 'not an ELF module' });
-  await t.rejects(sys().finitModule(`${dir}/none.ko`, '', 0), { code: 'ENOENT', errno: -2, syscall: 'open', path: `${dir}/none.ko` });
-  // Not a module: the kernel refuses it (ENOEXEC), or refuses us outright (EPERM without CAP_SYS_MODULE; ENOSYS on a kernel without modules, as here).
-  const err = await sys().finitModule(`${dir}/bad.ko`, '', 0).catch((e: NodeJS.ErrnoException) => e);
-  t.match(err, { syscall: 'finit_module', path: `${dir}/bad.ko` });
-  t.match((err as NodeJS.ErrnoException).code, /^(ENOEXEC|EPERM|EINVAL|ENOSYS)$/);
+  const [missing, bad] = await sys().finitModules([
+    [`${dir}/none.ko`, '', 0],
+    [`${dir}/bad.ko`, '', 0],
+  ]);
+  t.match(missing, [{ code: 'ENOENT', errno: -2, syscall: 'open', path: `${dir}/none.ko` }, Number]);
+  // Not a module: the kernel refuses it (ENOEXEC), or refuses us outright (EPERM without CAP_SYS_MODULE; ENOSYS on a kernel without modules, as here); the first failure did not stop it being tried.
+  t.match(bad, [{ syscall: 'finit_module', path: `${dir}/bad.ko`, code: /^(ENOEXEC|EPERM|EINVAL|ENOSYS)$/ }, Number]);
+  t.throws(() => (sys() as unknown as { finitModules(x: unknown): unknown }).finitModules([['only a path']]), TypeError);
 });
 
 t.test('bad arguments are TypeErrors, not syscalls', async (t) => {
