@@ -2,9 +2,8 @@
 // drivers as the kernel announces them: the uevent netlink socket udev reads,
 // on PID 1's own loop. Each "add" that names a modalias loads what it asks
 // for, in the kernel's order; drivers that find more devices announce those
-// in turn. A coldplug at start covers what came before we listened (and the
-// network drivers the boot left for it), and another after a burst the socket
-// could not hold. A new network interface is passed on at once, so the
+// in turn. A coldplug at start covers what came before we listened, and
+// another after a burst the socket could not hold. A new network interface is passed on at once, so the
 // network sets it up without waiting for its next look.
 import type { Log } from './log';
 import type { ModuleLoader } from './modules';
@@ -47,8 +46,8 @@ export class Hotplug {
 
   /**
    * Listens first, then looks at what is there, so nothing falls between
-   * (PID 1 starts it once ready: the look is not on the way there, and the
-   * drivers it loads probe on the thread pool).
+   * (PID 1 starts it once ready and its consoles are up: the look is not on
+   * the way there, and the drivers it loads probe on the thread pool).
    */
   start(): void {
     try {

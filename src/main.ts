@@ -82,8 +82,6 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   disableCtrlAltDel(sys, logger('signals')); // so Ctrl-Alt-Del arrives as SIGINT
   if (config.single) log.info('single-user mode: emergency REPL only');
   const usersPartition = drivers && (await leaveInitramfs(sys, config, modules, drivers));
-  // The drivers the search left (the network's) load on the thread pool while the system starts: the interfaces are there sooner.
-  if (drivers) modules.coldplug().catch((err) => log.warn(`drivers: ${(err as Error).message}`));
   terminals = openTerminals(config.ownsKernel, logger('console'), undefined, terminals); // consoles whose drivers were just loaded (hvc0)
   await startSystem(sys, config, {
     users: usersPartition && { isolation: true, quotas: usersPartition.quota ? new DiskQuotas(sys, usersPartition.path, logger('users')) : undefined },
@@ -180,9 +178,10 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
   useWinston(); // loaded now, off the boot path
-  hotplug?.start();
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
+  // Its first look loads what the boot left (the network's drivers, probing on the thread pool), after the prompt.
+  hotplug?.start();
 }
 
 /** The users partition, once the drivers (loading) bring it, and the switch to the real root: the partition, when it happened. */

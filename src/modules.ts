@@ -117,7 +117,7 @@ export function deviceAliases(sysfs = '/sys'): string[] {
   return [...aliases].filter(Boolean);
 }
 
-/** Network drivers: the search for the users partition does not wait for them (they load on the thread pool after it). */
+/** Network drivers: nothing before ready needs them (the network starts after), so the boot's coldplug leaves them to the hotplug's first look. */
 export const isNetworkDriver = (path: string) => path.startsWith('kernel/drivers/net/');
 
 export interface ColdplugOptions {

@@ -11,11 +11,11 @@ import { checkFilesystem } from './fsck';
 
 const POLL_MS = 250;
 
-/** The drivers the devices ask for, but the network's: the search need not wait for those (PID 1 loads them after it). */
+/** The drivers the devices ask for, but the network's: nothing before ready needs those (the hotplug's first look loads them). */
 export const loadBootDrivers = (loader: ModuleLoader) => loader.coldplug({ defer: isNetworkDriver });
 
 /** Looks for the partition as the drivers (`drivers`: those already loading) bring up devices, until found or nodeos.rootwait passes. */
-export async function findUsersPartition(config: Config, loader: ModuleLoader, log: Log, drivers: Promise<unknown> = loadBootDrivers(loader)): Promise<BlockDevice | undefined> {
+export async function findUsersPartition(config: Config, loader: ModuleLoader, log: Log, drivers: Promise<unknown>): Promise<BlockDevice | undefined> {
   const deadline = Date.now() + config.rootwaitS * 1000;
   for (;;) {
     await drivers;
