@@ -177,9 +177,9 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
-  useWinston(); // loaded now, off the boot path
   if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
   consoles.start();
+  useWinston(); // loaded now, off the boot path and after the prompt: until then lines go straight to their sinks
   // Its first look loads what the boot left (the network's drivers, probing on the thread pool), after the prompt.
   hotplug?.start();
 }
