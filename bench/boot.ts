@@ -164,21 +164,24 @@ const GUEST_RSS = `(async () => {
   await new Promise((r) => setTimeout(r, 8000));
   const result = { pid1Kb: rss(1), nodeKb: rss(node.pid) };
   node.kill('SIGKILL');
+  await new Promise((r) => node.on('exit', r)); // reaped before the orphans are counted
   return result;
 })()`;
 
-// PID 1's children are counted from /proc/1/task/1/children (zombies included) while the orphans come and go;
-// a 10 ms timer's worst lateness is how long the REPL (PID 1's event loop) could not answer.
+// PID 1's children are read from /proc/1/task/1/children (zombies included) while the orphans come and go: they are
+// reaped when no child is left that was not there before; a 10 ms timer's worst lateness is how long the REPL (PID 1's
+// event loop) could not answer.
 const GUEST_ORPHANS = `(async () => {
   const fs = require('fs');
-  const children = () => fs.readFileSync('/proc/1/task/1/children', 'utf8').trim().split(/\\s+/).filter(Boolean).length;
-  const before = children();
+  const children = () => fs.readFileSync('/proc/1/task/1/children', 'utf8').trim().split(/\\s+/).filter(Boolean);
+  const before = new Set(children());
+  const newChildren = () => children().filter((pid) => !before.has(pid)).length;
   let maxLagMs = 0, last = performance.now();
   const lag = setInterval(() => { const now = performance.now(); maxLagMs = Math.max(maxLagMs, now - last - 10); last = now; }, 10);
   const maker = require('child_process').spawn('/home/root/procs', ['orphans', '${ORPHANS}'], { stdio: 'ignore' });
   const code = await new Promise((r) => maker.on('exit', r));
   const lastExit = performance.now();
-  while (children() > before) await new Promise((r) => setTimeout(r, 2));
+  while (newChildren() > 0) await new Promise((r) => setTimeout(r, 2));
   const reapedMs = performance.now() - lastExit;
   clearInterval(lag);
   const zombies = fs.readdirSync('/proc').filter((p) => /^\\d+$/.test(p)).filter((p) => { try { return / Z /.test(fs.readFileSync('/proc/' + p + '/stat', 'utf8').replace(/\\(.*\\)/, '')); } catch { return false; } }).length;
