@@ -14,17 +14,20 @@ import { basename, join } from 'node:path';
 /** The kernel reads this much of a script for its #! line (BINPRM_BUF_SIZE). */
 const SHEBANG_BYTES = 256;
 
+/** Whether whoever calls it may execute the file (x bit, not on a noexec mount). */
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The first executable COMMAND on PATH (or COMMAND itself when it has a /). */
 export function which(command: string, path = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {
   const candidates = command.includes('/') ? [command] : path.split(':').filter(Boolean).map((dir) => join(dir, command));
-  return candidates.find((file) => {
-    try {
-      accessSync(file, constants.X_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  return candidates.find(executable);
 }
 
 /** Whether a file is this node (through any links), e.g. /usr/bin/node → /bin/node. */
@@ -43,7 +46,7 @@ export function parseShebang(head: Buffer): { interpreter: string; argument?: st
   const line = head.subarray(2, end < 0 ? head.length : end).toString('latin1').trim();
   const match = /^(\S+)(?:[ \t]+(.*))?$/.exec(line);
   if (!match) return undefined;
-  return match[2] ? { interpreter: match[1], argument: match[2].trim() } : { interpreter: match[1] };
+  return match[2] ? { interpreter: match[1], argument: match[2] } : { interpreter: match[1] };
 }
 
 function readHead(file: string): Buffer {
@@ -65,8 +68,8 @@ function readHead(file: string): Buffer {
  * left to execve, which fails as it always did.
  */
 export function nodeScriptArgv(file: string, argv: string[], path?: string): string[] | undefined {
+  if (!executable(file)) return undefined;
   try {
-    accessSync(file, constants.X_OK);
     if (isThisNode(file)) return argv.length > 1 && !argv[1].startsWith('-') ? [process.execPath, ...argv.slice(1)] : undefined;
     const shebang = parseShebang(readHead(file));
     if (!shebang) return undefined;
