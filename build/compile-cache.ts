@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
 import { COMPILE_CACHE_DIR } from '../src/compile-cache';
 import { BOOT_FILE, INIT_FILE, SYSTEM_DIR } from '../initramfs/layout';
-import { treeEntries } from './npm';
+import { treeEntries } from './tree-entries';
 import { CACHE } from './paths';
 import { isHostArch } from './versions';
 

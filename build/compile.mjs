@@ -1,6 +1,8 @@
 // npm run build: type-check, bundle PID 1 and the CLI with esbuild, build the addon.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
 function run(what, args) {
@@ -11,10 +13,22 @@ function run(what, args) {
   }
 }
 
+const require = createRequire(import.meta.url);
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 // The version the login banner shows.
 const define = { 'process.env.NODEOS_VERSION': JSON.stringify(version) };
 // blessed is never bundled: it loads its widgets and terminfo by name (shipped as its folder instead).
+// /bin/sh is @yarnpkg/shell's execute(): its shell grammar without the rest of @yarnpkg/parsers (yarn's lockfile
+// YAML, resolutions) and without its own command line (clipanion), which only re-exports EntryCommand.
+// A third of sh.js, compiled at every npm script.
+const shellOnly = {
+  name: 'shell-only',
+  setup(build) {
+    build.onResolve({ filter: /^@yarnpkg\/parsers$/ }, (args) => ({ path: join(dirname(require.resolve('@yarnpkg/parsers', { paths: [args.resolveDir] })), 'shell.js') }));
+    build.onResolve({ filter: /^\.\/commands\/entry$/ }, (args) => (args.importer.includes('@yarnpkg/shell') ? { path: 'entry', namespace: 'unused' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'unused' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+  },
+};
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define, external: ['blessed'] };
 
 run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']);
@@ -34,7 +48,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/ssh/sftp-server.ts'], outfile: 'dist/sftp-server.js', minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/env.ts'], outfile: 'dist/env.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
   // /bin/sh, for npm scripts.
-  build({ ...common, entryPoints: ['src/sh.ts'], outfile: 'dist/sh.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),
-  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js' }),
+  build({ ...common, entryPoints: ['src/sh.ts'], outfile: 'dist/sh.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, plugins: [shellOnly] }),
+  // esbuild (the build minifies npm with it) runs its own binary: it cannot be bundled.
+  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js', external: [...common.external, 'esbuild'] }),
 ]);
 run('addon', ['bin/nodeos.js', 'addon']);

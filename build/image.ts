@@ -9,7 +9,8 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { cpioChunks, type CpioEntry } from '../initramfs/cpio';
 import { initramfsArchives, type InitramfsInputs } from '../initramfs/layout';
-import { npmEntries, treeEntries } from './npm';
+import { npmEntries } from './npm';
+import { leanEntries } from './lean-package';
 import { progress } from './exec';
 import { debianKernel } from './kernel';
 import { firmwareFiles } from './firmware';
@@ -92,11 +93,11 @@ export async function systemInputs(arch: string): Promise<InitramfsInputs & { ve
 /**
  * blessed (the dashboard's terminal library) cannot be bundled: it requires
  * its widgets and terminfo files by name at run time. It is shipped as its
- * folder, without its examples and browser build.
+ * folder (lean: build/lean-package.ts), without its examples and browser build.
  */
 function unbundled(): CpioEntry[] {
   const dir = dirname(require.resolve('blessed/package.json', { paths: [ROOT] }));
-  return treeEntries(dir, 'lib/node_modules/blessed').filter((e) => !/^lib\/node_modules\/blessed\/(example|browser)(\/|$)/.test(e.path) && !/\.md$/.test(e.path));
+  return leanEntries(dir, 'lib/node_modules/blessed', (path) => /^lib\/node_modules\/blessed\/(example|browser)(\/|$)/.test(path) || /\.md$/.test(path));
 }
 
 export type KernelChoice = 'debian' | 'custom';

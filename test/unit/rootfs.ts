@@ -70,8 +70,10 @@ t.test('a PC disk on each controller', async (t) => {
   t.throws(() => pcDiskArgs('d.img', 'scsi' as never), /--bus scsi: expected virtio, usb, sata, nvme/);
 });
 
-t.test("npm's files the image leaves out: what only man or a browser shows, and READMEs; never code or a license", async (t) => {
+t.test("npm's files the image leaves out: what only man or a browser shows, READMEs, Python and packages npm never runs here; never npm's code or a license", async (t) => {
   const npm = (path: string) => `${NPM_PREFIX}/${path}`;
-  for (const path of ['man/man1/npm-install.1', 'docs/output/commands/npm-install.html', 'README.md', 'node_modules/libnpmexec/README.md', 'node_modules/util-deprecate/History.md', 'node_modules/x/CHANGELOG.markdown']) t.ok(unshippedNpmFile(npm(path)), path);
-  for (const path of ['bin/npm-cli.js', 'lib/commands/help.js', 'docs/content/commands/npm-install.md', 'node_modules/glob/LICENSE.md', 'node_modules/ms/license.md', 'node_modules/x/COPYING.md', 'package.json', 'node_modules/markdown-thing/index.js']) t.notOk(unshippedNpmFile(npm(path)), path);
+  for (const path of ['man/man1/npm-install.1', 'docs/output/commands/npm-install.html', 'README.md', 'node_modules/libnpmexec/README.md', 'node_modules/util-deprecate/History.md', 'node_modules/x/CHANGELOG.markdown',
+    'node_modules/node-gyp/gyp/pylib/gyp/input.py', 'node_modules/iconv-lite', 'node_modules/iconv-lite/lib/index.js', 'node_modules/safer-buffer/safer.js', 'node_modules/undici/index.js']) t.ok(unshippedNpmFile(npm(path)), path);
+  for (const path of ['bin/npm-cli.js', 'lib/commands/help.js', 'docs/content/commands/npm-install.md', 'node_modules/glob/LICENSE.md', 'node_modules/ms/license.md', 'node_modules/x/COPYING.md', 'package.json', 'node_modules/markdown-thing/index.js',
+    'node_modules/node-gyp/lib/find-python.js', 'node_modules/undici-types/index.js', 'node_modules/minipass-fetch/lib/body.js']) t.notOk(unshippedNpmFile(npm(path)), path);
 });
