@@ -177,7 +177,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
-  if (users) ssh = startSsh(sys, config, users, auth); // after ready: ssh2 is loaded only now; before the banners show its key
+  if (users) ssh = startSsh(sys, config, users, auth); // after ready, before the banners show its key; ssh2 loads at the first connection
   consoles.start();
   useWinston(); // loaded now, off the boot path and after the prompt: until then lines go straight to their sinks
   // Its first look loads what the boot left (the network's drivers, probing on the thread pool), after the prompt.
@@ -204,7 +204,7 @@ async function leaveInitramfs(sys: Sys, config: Config, loader: ModuleLoader, dr
 /** The SSH server, when there is a users partition to keep its host key and hold the accounts. */
 function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authenticator): SshServer | undefined {
   if (config.ssh === 'off') return undefined;
-  // ssh2 is most of the bundle: required here, it is evaluated only where SSH runs, not at every PID 1 start.
+  // Required here: the server's code is evaluated only where SSH runs, not at every PID 1 start.
   const { SshServer } = require('./ssh/server') as typeof import('./ssh/server');
   const ssh = new SshServer(
     { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },

@@ -6,12 +6,14 @@
 // pseudo-terminal when asked), a command through /bin/sh, or SFTP
 // (sftp-server.js). Ending the channel ends what it started. Unauthenticated
 // connections are few and short-lived, so a flood cannot starve PID 1.
+// ssh2 (most of PID 1's code, and its crypto) loads at the first connection:
+// until someone uses SSH, PID 1 only listens, with the host key read.
 import type { StdioOptions } from 'node:child_process';
 import { closeSync, write } from 'node:fs';
 import { join } from 'node:path';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import tty from 'node:tty';
-import { Server, utils, type Connection, type ServerChannel, type AuthContext, type Session } from 'ssh2';
+import type { Server, Connection, ServerChannel, AuthContext, Session } from 'ssh2';
 import { emptyCgroup } from '../cgroups';
 import type { LaunchSpec } from '../launch';
 import type { Authenticator } from '../login';
@@ -68,9 +70,14 @@ function writeAll(fd: number, data: Buffer, done: () => void = () => {}): void {
   });
 }
 
+/** ssh2, loaded when first needed. */
+const ssh2 = () => require('ssh2') as typeof import('ssh2');
+
 export class SshServer {
   private listener: NetServer | undefined;
   private hostKey: HostKey | undefined;
+  /** ssh2's server, made at the first connection. */
+  private ssh: Server | undefined;
   private readonly clients = new Set<Connection>();
   /** "ip:port" of each connection not logged in yet → its deadline's timer. */
   private readonly loggingIn = new Map<string, NodeJS.Timeout>();
@@ -92,9 +99,8 @@ export class SshServer {
     this.hostKey = key;
     if (key.replaced) log.warn(`the host key was unreadable (${key.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
     log.info(`${key.made ? 'made a host key' : 'host key'}: ${key.fingerprint} (ED25519)`);
-    const ssh = new Server({ hostKeys: [key.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
     // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.
-    this.listener = createServer((socket) => this.admit(socket, ssh));
+    this.listener = createServer((socket) => this.admit(socket));
     this.listener.on('error', (err: Error) => log.error(`port ${this.options.port}: ${err.message}`));
     this.listener.listen(this.options.port, this.options.host ?? '0.0.0.0', () => log.info(`listening on port ${this.port}`));
   }
@@ -111,7 +117,7 @@ export class SshServer {
   }
 
   /** At most MAX_UNAUTHENTICATED connections logging in at once, each for LOGIN_GRACE_MS at most. */
-  private admit(socket: Socket, ssh: Server): void {
+  private admit(socket: Socket): void {
     const { log } = this.deps;
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
     if (this.loggingIn.size >= MAX_UNAUTHENTICATED) {
@@ -127,7 +133,13 @@ export class SshServer {
     }, LOGIN_GRACE_MS);
     this.loggingIn.set(key, timer);
     socket.on('close', () => this.loggedIn(key));
-    ssh.injectSocket(socket);
+    try {
+      this.ssh ??= new (ssh2().Server)({ hostKeys: [this.hostKey!.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
+    } catch (err) {
+      log.error(`ssh2 refused the host key: ${(err as Error).message}`);
+      return void socket.destroy();
+    }
+    this.ssh.injectSocket(socket);
   }
 
   private loggedIn(key: string): void {
@@ -172,7 +184,7 @@ export class SshServer {
       const key = account && findKey(authorizedKeys(account, this.deps.log), ctx.key.algo, ctx.key.data);
       if (!key) return undefined;
       if (!ctx.signature) return { account: account!, noPty: key.noPty }; // "would this key do?": yes
-      const parsed = utils.parseKey(ctx.key.data);
+      const parsed = ssh2().utils.parseKey(ctx.key.data);
       const publicKey = Array.isArray(parsed) ? parsed[0] : parsed;
       if (publicKey instanceof Error || !publicKey.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) {
         this.deps.log.warn(`${ip}: a bad signature for ${who}'s key`);
