@@ -3,6 +3,7 @@
 // Options we cannot honour (from=, command=, …) make the key unusable rather
 // than silently wider than its owner meant; the no-* forwarding options are
 // kept trivially (we forward nothing), no-pty and restrict are honoured. Pure.
+import { WireReader } from './wire';
 
 export interface AuthorizedKey {
   type: string;
@@ -53,9 +54,11 @@ function leadingOptions(line: string): { options: string; rest: string } | undef
 
 /** The type string at the start of a key blob (uint32 length, then the name). */
 function blobType(blob: Buffer): string | undefined {
-  if (blob.length < 4) return undefined;
-  const length = blob.readUInt32BE(0);
-  return length > 0 && 4 + length <= blob.length ? blob.toString('latin1', 4, 4 + length) : undefined;
+  try {
+    return new WireReader(blob).string().toString('latin1') || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function parseLine(line: string): AuthorizedKey | string {

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { utils, type ParsedKey } from 'ssh2';
-import { fingerprintOf, HOST_KEY_FILE, hostKeyBlob, loadHostKey } from '../../src/ssh/host-key';
+import { fingerprintOf, HOST_KEY_FILE, loadHostKey } from '../../src/ssh/host-key';
+import { ed25519PublicBlob } from '../../src/ssh/openssh-key';
 import { findKey, parseAuthorizedKeys } from '../../src/ssh/authorized-keys';
 
 // A real ed25519 public key (ssh-keygen), and one of another type.
@@ -68,31 +69,31 @@ t.test('host keys: ours are OpenSSH keys, and OpenSSH and ssh2 keys are ours', a
   t.equal(fingerprintOf((Array.isArray(parsed) ? parsed[0] : (parsed as ParsedKey)).getPublicSSH()), made.fingerprint);
   const keygen = spawnSync('ssh-keygen', ['-l', '-f', join(dir, HOST_KEY_FILE)], { encoding: 'utf8' });
   t.match(keygen.stdout, `256 ${made.fingerprint} `, 'ssh-keygen reads it, the same fingerprint');
-  t.equal(readFileSync(join(dir, `${HOST_KEY_FILE}.pub`), 'utf8').trim().split(' ')[1], hostKeyBlob(made.private).toString('base64'), 'the .pub line');
+  t.equal(readFileSync(join(dir, `${HOST_KEY_FILE}.pub`), 'utf8').trim().split(' ')[1], ed25519PublicBlob(made.private).toString('base64'), 'the .pub line');
 
   const ssh2Key = utils.generateKeyPairSync('ed25519').private;
   const ssh2Parsed = utils.parseKey(ssh2Key) as ParsedKey;
-  t.equal(fingerprintOf(hostKeyBlob(ssh2Key)), fingerprintOf(ssh2Parsed.getPublicSSH()), "a key ssh2 made");
+  t.equal(fingerprintOf(ed25519PublicBlob(ssh2Key)), fingerprintOf(ssh2Parsed.getPublicSSH()), "a key ssh2 made");
   const path = join(dir, 'keygen');
   spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path]);
-  t.match(spawnSync('ssh-keygen', ['-l', '-f', path], { encoding: 'utf8' }).stdout, fingerprintOf(hostKeyBlob(readFileSync(path, 'utf8'))), 'a key ssh-keygen made');
+  t.match(spawnSync('ssh-keygen', ['-l', '-f', path], { encoding: 'utf8' }).stdout, fingerprintOf(ed25519PublicBlob(readFileSync(path, 'utf8'))), 'a key ssh-keygen made');
 });
 
 t.test('damaged or foreign host keys are refused, saying why', async (t) => {
   const good = loadHostKey(t.testdir({})).private;
   const body = Buffer.from(good.split('\n').slice(1, -2).join(''), 'base64');
   const pem = (data: Buffer) => `-----BEGIN OPENSSH PRIVATE KEY-----\n${data.toString('base64')}\n-----END OPENSSH PRIVATE KEY-----\n`;
-  t.throws(() => hostKeyBlob(''), /not an OpenSSH private key/);
-  t.throws(() => hostKeyBlob(pem(body.subarray(0, body.length - 40))), /truncated/);
+  t.throws(() => ed25519PublicBlob(''), /not an OpenSSH private key/);
+  t.throws(() => ed25519PublicBlob(pem(body.subarray(0, body.length - 40))), /truncated/);
   const flipped = Buffer.from(body);
   flipped[flipped.length - 120] ^= 1; // inside the private section
-  t.throws(() => hostKeyBlob(pem(flipped)), /OpenSSH private key: a .* key, not ssh-ed25519/);
+  t.throws(() => ed25519PublicBlob(pem(flipped)), /OpenSSH private key: a .* key, not ssh-ed25519/);
   const seed = Buffer.from(body);
   seed[seed.length - 73] ^= 1; // the private key's first byte (a 136-byte private section, comment empty)
-  t.throws(() => hostKeyBlob(pem(seed)), /the private key does not make its public key/);
+  t.throws(() => ed25519PublicBlob(pem(seed)), /the private key does not make its public key/);
   const path = join(t.testdir({}), 'rsa');
   spawnSync('ssh-keygen', ['-q', '-t', 'rsa', '-b', '1024', '-N', '', '-f', path]);
-  t.throws(() => hostKeyBlob(readFileSync(path, 'utf8')), /a ssh-rsa key, not ssh-ed25519/);
+  t.throws(() => ed25519PublicBlob(readFileSync(path, 'utf8')), /a ssh-rsa key, not ssh-ed25519/);
   spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', `${path}-enc`]);
-  t.throws(() => hostKeyBlob(readFileSync(`${path}-enc`, 'utf8')), /encrypted \(aes256-ctr\)/);
+  t.throws(() => ed25519PublicBlob(readFileSync(`${path}-enc`, 'utf8')), /encrypted \(aes256-ctr\)/);
 });
