@@ -76,8 +76,8 @@ const ssh2 = () => require('ssh2') as typeof import('ssh2');
 export class SshServer {
   private listener: NetServer | undefined;
   private hostKey: HostKey | undefined;
-  /** ssh2's server, made at the first connection. */
-  private ssh: Server | undefined;
+  /** ssh2's server, made at the first connection (null: ssh2 refused the host key). */
+  private ssh: Server | null | undefined;
   private readonly clients = new Set<Connection>();
   /** "ip:port" of each connection not logged in yet → its deadline's timer. */
   private readonly loggingIn = new Map<string, NodeJS.Timeout>();
@@ -120,6 +120,8 @@ export class SshServer {
   private admit(socket: Socket): void {
     const { log } = this.deps;
     const key = `${socket.remoteAddress}:${socket.remotePort}`;
+    const ssh = this.server();
+    if (!ssh) return void socket.destroy();
     if (this.loggingIn.size >= MAX_UNAUTHENTICATED) {
       if (Date.now() - this.lastRefusalLog > 10_000) {
         this.lastRefusalLog = Date.now();
@@ -133,13 +135,20 @@ export class SshServer {
     }, LOGIN_GRACE_MS);
     this.loggingIn.set(key, timer);
     socket.on('close', () => this.loggedIn(key));
-    try {
-      this.ssh ??= new (ssh2().Server)({ hostKeys: [this.hostKey!.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
-    } catch (err) {
-      log.error(`ssh2 refused the host key: ${(err as Error).message}`);
-      return void socket.destroy();
+    ssh.injectSocket(socket);
+  }
+
+  /** ssh2's server, made at the first connection; none (said once) if ssh2 refuses the host key. */
+  private server(): Server | undefined {
+    if (this.ssh === undefined) {
+      try {
+        this.ssh = new (ssh2().Server)({ hostKeys: [this.hostKey!.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
+      } catch (err) {
+        this.ssh = null;
+        this.deps.log.error(`ssh2 refused the host key (${(err as Error).message}): no SSH logins until it is replaced`);
+      }
     }
-    this.ssh.injectSocket(socket);
+    return this.ssh ?? undefined;
   }
 
   private loggedIn(key: string): void {
