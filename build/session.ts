@@ -33,7 +33,10 @@ export class Session {
       const ended = this.child.exitCode !== null || this.child.signalCode !== null;
       if (ended || Date.now() > deadline) {
         const why = ended ? `it exited (${this.child.exitCode ?? this.child.signalCode})` : `${timeoutMs} ms passed`;
-        throw new Error(`no ${regex}: ${why}; output ends with:\n${this.output.slice(-3000)}`);
+        const tail = this.output.slice(-3000);
+        // Also on stderr: tap shows only an error's first line, and a boot that hangs is known by how its output ends.
+        process.stderr.write(`session: no ${regex}: ${why}; the output ends with:\n${tail}\n`);
+        throw new Error(`no ${regex}: ${why}; output ends with:\n${tail}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }
