@@ -5,11 +5,11 @@
 // the compressed initramfs, blessed from 0.16 to 0.11 MB. Made once per
 // package content, kept in the cache.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { transformSync, version as esbuildVersion } from 'esbuild';
 import type { CpioEntry } from '../initramfs/cpio';
-import { treeEntries } from './tree-entries';
+import { treeEntries, writeEntries } from './tree-entries';
 import { CACHE } from './paths';
 
 /** `dir` as archive entries under `prefix`, without what `drop` names (by archive path), its JavaScript minified. */
@@ -26,21 +26,8 @@ export function leanEntries(dir: string, prefix: string, drop: (path: string) =>
   return treeEntries(join(lean, prefix), prefix);
 }
 
-/** Archive entries (folders, files, links) written out under `root`, at their paths. */
-export function writeEntries(entries: readonly CpioEntry[], root: string): void {
-  for (const entry of entries) {
-    const at = join(root, entry.path);
-    if (entry.type === 'dir') mkdirSync(at, { recursive: true });
-    else if (entry.type === 'symlink' || entry.type === 'file') {
-      mkdirSync(dirname(at), { recursive: true });
-      if (entry.type === 'symlink') symlinkSync(entry.target, at);
-      else writeFileSync(at, entry.data, { mode: entry.mode });
-    }
-  }
-}
-
 /** A script without comments (licenses kept) and whitespace; anything esbuild cannot parse stays as it is. */
-export function minified(path: string, data: Buffer): Buffer {
+function minified(path: string, data: Buffer): Buffer {
   if (!/\.[cm]?js$/.test(path)) return data;
   try {
     return Buffer.from(transformSync(data.toString('utf8'), { loader: 'js', minifyWhitespace: true, legalComments: 'inline', logLevel: 'silent' }).code);

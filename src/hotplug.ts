@@ -3,8 +3,9 @@
 // on PID 1's own loop. Each "add" that names a modalias loads what it asks
 // for, in the kernel's order; drivers that find more devices announce those
 // in turn. A coldplug at start covers what came before we listened, and
-// another after a burst the socket could not hold. A new network interface is passed on at once, so the
-// network sets it up without waiting for its next look.
+// another after a burst the socket could not hold. A new network interface
+// is passed on at once, so the network sets it up without waiting for its
+// next look.
 import type { Log } from './log';
 import type { ModuleLoader } from './modules';
 import type { Sys } from './sys';

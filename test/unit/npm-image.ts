@@ -6,7 +6,7 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeEntries } from '../../build/lean-package';
+import { writeEntries } from '../../build/tree-entries';
 import { nodeDist } from '../../build/node-binary';
 import { NPM_PREFIX, npmEntries } from '../../build/npm';
 
