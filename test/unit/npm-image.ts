@@ -18,7 +18,8 @@ t.test('the shipped npm installs, runs and helps; a native build says there is n
   mkdirSync(bin);
   symlinkSync((await nodeDist(process.arch)).stripped, join(bin, 'node'));
   symlinkSync('/bin/sh', join(bin, 'sh'));
-  const env = { PATH: bin, HOME: join(dir, 'home'), npm_config_cache: join(dir, 'cache'), npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
+  // Everything installs from local tarballs: a registry on a closed loopback port makes any reach outward fail here.
+  const env = { PATH: bin, HOME: join(dir, 'home'), npm_config_cache: join(dir, 'cache'), npm_config_registry: 'http://127.0.0.1:9/', npm_config_update_notifier: 'false', npm_config_audit: 'false', npm_config_fund: 'false' };
   const npm = (cwd: string, ...args: string[]) => spawnSync(join(bin, 'node'), [join(dir, 'root', NPM_PREFIX, 'bin', 'npm-cli.js'), ...args], { cwd, env, encoding: 'utf8', timeout: 120_000 });
   const pkg = (name: string, files: Record<string, string>) => {
     const at = join(dir, name);
