@@ -8,6 +8,7 @@
 // then: their start-up cost is not on the boot path.
 import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { isatty } from 'node:tty';
 import type { Logger } from 'winston';
 import type { LogLevel } from './config';
 
@@ -193,7 +194,7 @@ export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
     return;
   }
   addSink(new KmsgSink(fd));
-  if (process.stdout.isTTY) kernelEchoesBelow = consoleLoglevel();
+  if (isatty(1)) kernelEchoesBelow = consoleLoglevel(); // not process.stdout.isTTY: that makes the stream, which PID 1 may never need
 }
 
 /**

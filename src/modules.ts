@@ -107,10 +107,13 @@ export function deviceAliases(sysfs = '/sys'): string[] {
       continue;
     }
     for (const device of devices) {
+      const path = `${sysfs}/bus/${bus}/devices/${device}/modalias`;
+      // Most devices have none (ACPI's, memory blocks, clock events): looking is far cheaper than the exception of a failed read.
+      if (!existsSync(path)) continue;
       try {
-        aliases.add(readFileSync(`${sysfs}/bus/${bus}/devices/${device}/modalias`, 'utf8').trim());
+        aliases.add(readFileSync(path, 'utf8').trim());
       } catch {
-        // No modalias: nothing to load for it.
+        // Gone since (unplugged): nothing to load for it.
       }
     }
   }

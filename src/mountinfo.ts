@@ -35,8 +35,10 @@ export function parseMountinfo(text: string): MountEntry[] {
   return entries;
 }
 
+export const MOUNTINFO = '/proc/self/mountinfo';
+
 /** The current mounts, or none when /proc is not mounted yet. */
-export function readMountinfo(path = '/proc/self/mountinfo'): MountEntry[] {
+export function readMountinfo(path = MOUNTINFO): MountEntry[] {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

@@ -1,9 +1,9 @@
 // The pseudo filesystems every Linux userspace expects, as a table read like
 // fstab, applied in order. A mount that fails is logged and skipped: a system
 // without /dev/pts is still better than no system at all.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import type { Log } from './log';
-import { readMountinfo } from './mountinfo';
+import { MOUNTINFO, readMountinfo } from './mountinfo';
 import { MS, type Sys } from './sys';
 
 export interface MountSpec {
@@ -54,11 +54,21 @@ export interface MountSeams {
   mkdir(target: string): void;
 }
 
-export const realSeams = (sys: Sys): MountSeams => ({
-  sys,
-  isMounted: (target) => readMountinfo().some((entry) => entry.target === target),
-  mkdir: (target) => mkdirSync(target, { recursive: true, mode: 0o755 }),
-});
+/**
+ * mountinfo is read once /proc is there, not once per row: a table's targets
+ * are distinct, so what it mounted since is never asked about again.
+ */
+export function realSeams(sys: Sys): MountSeams {
+  let mounted: Set<string> | undefined;
+  return {
+    sys,
+    isMounted: (target) => {
+      if (!mounted && existsSync(MOUNTINFO)) mounted = new Set(readMountinfo().map((entry) => entry.target));
+      return mounted?.has(target) ?? false;
+    },
+    mkdir: (target) => mkdirSync(target, { recursive: true, mode: 0o755 }),
+  };
+}
 
 export function mountAll(table: readonly MountSpec[], seams: MountSeams, log: Log): MountOutcome[] {
   return table.map((spec) => mountOne(spec, seams, log));
