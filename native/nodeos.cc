@@ -292,6 +292,18 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// pipe() → { read, write }: both ends close-on-exec, so each reaches only the
+// child it is handed to as stdio (an init's output, before its log writer runs).
+Napi::Value Pipe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return ThrowErrno(env, errno, "pipe2");
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("read", Napi::Number::New(env, fds[0]));
+  result.Set("write", Napi::Number::New(env, fds[1]));
+  return result;
+}
+
 // setControllingTerminal(fd): TIOCSCTTY, after setsid, so the terminal's
 // job-control signals (Ctrl-C, Ctrl-Z) reach this session and no other.
 Napi::Value SetControllingTerminal(const Napi::CallbackInfo& info) {
@@ -629,6 +641,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openpty", Napi::Function::New(env, Openpty, "openpty"));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize, "setWindowSize"));
   exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
+  exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("watchdogSetTimeout", Napi::Function::New(env, WatchdogSetTimeout, "watchdogSetTimeout"));
   exports.Set("watchdogGetTimeout", Napi::Function::New(env, WatchdogGetTimeout, "watchdogGetTimeout"));
   exports.Set("waitpid", Napi::Function::New(env, Waitpid, "waitpid"));

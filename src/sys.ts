@@ -40,6 +40,8 @@ export interface Sys {
   /** TIOCSWINSZ: the terminal's size in rows and columns. */
   setWindowSize(fd: number, rows: number, cols: number): void;
   dup2(oldfd: number, newfd: number): void;
+  /** pipe2(O_CLOEXEC): its two ends, each handed to a child as stdio and then closed here. */
+  pipe(): { read: number; write: number };
   /** WDIOC_SETTIMEOUT on an open watchdog: returns the timeout (s) the driver chose. */
   watchdogSetTimeout(fd: number, seconds: number): number;
   /** WDIOC_GETTIMEOUT: the watchdog's current timeout (s). */

@@ -2,12 +2,13 @@
 // cgroup with its limits, through the launcher (dist/launch.js) that isolates
 // it and becomes it. Stopping them in reverse order.
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { chmodSync, existsSync, statfsSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, statfsSync, statSync } from 'node:fs';
 import { setPriority, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { emptyCgroup, joinCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
+import { sys as loadSys } from './sys';
 import type { Log } from './log';
 import { POLICY, Service, type Run, type Status } from './supervisor';
 import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type Account } from './users';
@@ -107,22 +108,34 @@ function complaints(stream: NodeJS.ReadableStream, name: string, log: Log): void
 
 /**
  * An init and its log writer, both launched as the user: the init's stdout
- * (and, from its execve, its stderr) is the writer's stdin, so its output
- * reaches ~/.nodeos/log/init.log without passing through PID 1.
+ * (and, from its execve, its stderr) is a pipe into the writer's stdin, so its
+ * output reaches ~/.nodeos/log/init.log without passing through PID 1. The
+ * init goes first and its writer a turn of the loop later: at boot every
+ * user's init is on its way before any writer takes a CPU from them, and what
+ * an init says meanwhile waits in the pipe (64 KiB).
  */
 function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
-  const writer = spawnLaunched(writerSpec, ['pipe', 'ignore', 'pipe']);
+  const pipe = loadSys().pipe();
+  let child: ChildProcess;
   try {
-    if (writer.pid) setPriority(writer.pid, LOG_WRITER_NICE);
-  } catch {
-    // Gone already: its exit is handled below.
+    // Until the launcher has joined stderr to the log, its complaints come to us.
+    child = spawnLaunched(spec, ['ignore', pipe.write, 'pipe']);
+  } catch (err) {
+    closeSync(pipe.read);
+    throw err;
+  } finally {
+    closeSync(pipe.write); // the init holds the only write end now: its exit is the writer's end of input
   }
-  complaints(writer.stderr!, `${spec.name} (log)`, log);
-  writer.on('error', (err) => log.error(`${spec.name} (log): ${err.message}`));
-  // Until the launcher has joined stderr to the log, its complaints come to us.
-  const child = spawnLaunched(spec, ['ignore', writer.stdin!, 'pipe']);
-  writer.stdin!.destroy(); // the init holds the only write end now: its exit is the writer's end of input
   complaints(child.stderr!, spec.name, log);
+  setImmediate(() => {
+    try {
+      startWriter(writerSpec, pipe.read, `${spec.name} (log)`, log);
+    } catch (err) {
+      log.error(`${spec.name} (log): ${(err as Error).message}`);
+    } finally {
+      closeSync(pipe.read);
+    }
+  });
   return {
     pid: child.pid,
     onExit: (listener) => {
@@ -133,6 +146,18 @@ function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
       });
     },
   };
+}
+
+/** A log writer reading an init's output from input (a pipe's read end). */
+function startWriter(spec: LaunchSpec, input: number, name: string, log: Log): void {
+  const writer = spawnLaunched(spec, [input, 'ignore', 'pipe']);
+  complaints(writer.stderr!, name, log);
+  writer.on('error', (err) => log.error(`${name}: ${err.message}`));
+  try {
+    if (writer.pid) setPriority(writer.pid, LOG_WRITER_NICE);
+  } catch {
+    // Gone already: its complaints say why.
+  }
 }
 
 /** A command run as the user (through the launcher, in its own cgroup leaf): exit 0 within the timeout is healthy. */
