@@ -92,11 +92,11 @@ function arrivals(session: Session, patterns: readonly RegExp[]): Promise<number
     const check = () => {
       while (times.length < patterns.length && patterns[times.length].test(session.output)) times.push(performance.now());
       if (times.length === patterns.length) {
-        session.child.stdout!.off('data', check);
+        stop();
         resolve(times);
       }
     };
-    session.child.stdout!.on('data', check);
+    const stop = session.onOutput(check);
     void session.exited.then(() => reject(new Error(`exited before ${patterns[times.length]}; output ends:\n${session.output.slice(-2000)}`)));
     setTimeout(() => reject(new Error(`no ${patterns[times.length]} in ${TIMEOUT_MS} ms`)), TIMEOUT_MS).unref();
   });

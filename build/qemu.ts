@@ -204,8 +204,12 @@ export function runInteractive(manifestPath: string, options: BootOptions): Prom
   });
 }
 
+/** Every firmware prints within seconds (OVMF's first bytes came after 2.4 s here, SeaBIOS's at once): silence this long is a QEMU that hung before it. */
+const SILENT_MS = 60_000;
+
 /** Boots with the console on pipes, for tests and the benchmark (a guest reboot ends QEMU). */
 export function bootGuest(manifestPath: string, options: BootOptions = {}): Session {
   const { command, args } = qemuCommand(manifestPath, { noReboot: true, ...options });
-  return new Session(spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] }));
+  const start = () => spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Session(start(), { start, silentMs: SILENT_MS, what: 'QEMU' });
 }

@@ -8,16 +8,62 @@ export interface Exit {
   signal: NodeJS.Signals | null;
 }
 
+/**
+ * A process that may hang before it prints anything at all, started again
+ * once if it does: QEMU under TCG has now and then printed nothing, not even
+ * its firmware's first line, for minutes (its firmware prints within seconds).
+ */
+export interface Restart {
+  start(): ChildProcess;
+  /** No byte on stdout for this long after starting: killed and started again. */
+  silentMs: number;
+  what: string;
+}
+
 export class Session {
   /** Everything printed so far (stdout and stderr). */
   output = '';
   readonly exited: Promise<Exit>;
   private cursor = 0;
   private evals = 0;
+  private current: ChildProcess;
+  private readonly listeners = new Set<() => void>();
 
-  constructor(readonly child: ChildProcess) {
-    for (const stream of [child.stdout, child.stderr]) stream?.on('data', (chunk: Buffer) => (this.output += chunk.toString('utf8')));
-    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  constructor(child: ChildProcess, restart?: Restart) {
+    this.current = child;
+    this.exited = new Promise((resolve) => this.follow(child, resolve, restart));
+  }
+
+  /** The process now behind the session (another one after a restart). */
+  get child(): ChildProcess {
+    return this.current;
+  }
+
+  /** Called after each piece of output, whichever process printed it; returns a function that stops it. */
+  onOutput(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private follow(child: ChildProcess, resolve: (exit: Exit) => void, restart?: Restart): void {
+    for (const stream of [child.stdout, child.stderr]) {
+      stream?.on('data', (chunk: Buffer) => {
+        this.output += chunk.toString('utf8');
+        for (const listener of this.listeners) listener();
+      });
+    }
+    const silent = restart ? setTimeout(() => {
+      process.stderr.write(`session: ${restart.what} printed nothing in ${restart.silentMs} ms: killed and started again, once\n`);
+      child.removeAllListeners('exit');
+      child.kill('SIGKILL');
+      this.current = restart.start();
+      this.follow(this.current, resolve);
+    }, restart.silentMs).unref() : undefined;
+    if (silent) child.stdout?.once('data', () => clearTimeout(silent));
+    child.on('exit', (code, signal) => {
+      clearTimeout(silent);
+      resolve({ code, signal });
+    });
   }
 
   /** Waits until the output shows a match after the previous match; rejects after timeoutMs. */
