@@ -21,6 +21,7 @@ import { freePort } from '../fixtures/ports';
 import { startRegistry } from '../fixtures/registry';
 import { writeFixturePackages } from '../fixtures/npm-tree';
 import { BOOT_MS, until } from '../fixtures/users-checks';
+import { Screen } from '../fixtures/screen';
 
 const SERVER = `const http = require('http');
 const fs = require('fs');
@@ -40,17 +41,6 @@ http.createServer((req, res) => {
 `;
 
 const ROOT_PASSWORD = 'appliance-root';
-
-/** What a terminal shows, near enough: the output without escape sequences. */
-const screen = (text: string) => text.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][0-9A-Za-z]|\x1b[=>78]|\x1b\][^\x07]*\x07/g, ' ');
-
-/** Waits until what was drawn since `from` (by default: from now) shows the pattern. */
-async function screenShows(guest: Session, pattern: RegExp, from = guest.output.length): Promise<void> {
-  for (const deadline = Date.now() + BOOT_MS; !pattern.test(screen(guest.output.slice(from))); ) {
-    if (Date.now() > deadline || guest.child.exitCode !== null) throw new Error(`the screen never showed ${pattern}:\n${screen(guest.output.slice(-3000))}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** The dashboard's c key: a login, root only, then root's REPL. */
 async function loginAsRoot(guest: Session): Promise<void> {
@@ -101,11 +91,12 @@ t.test('an npm package as a PC appliance', async (t) => {
   const boot = () => bootGuest(manifest, { pcDisk: disk, firmware: 'uefi', bus: 'virtio', forwards: [`${port}:8080`] });
   const guest = boot();
   t.teardown(() => guest.child.kill('SIGKILL'));
+  const screen = new Screen(guest);
 
   // The console is the dashboard: the app, running, then healthy.
-  await screenShows(guest, /app\s*running[^\n]*healthy/);
-  t.match(screen(guest.output), /NAME\s*STATE\s*PID\s*RESTARTS\s*UP\s*CPU\s*MEM\s*HEALTH/, 'the dashboard lists the apps');
-  await screenShows(guest, /listening\s+on\s+8080/, 0); // the selected app's last log lines
+  await screen.shows(/app\s+running[^\n]*healthy/);
+  t.match(await screen.text(), /NAME\s+STATE\s+PID\s+RESTARTS\s+UP\s+CPU\s+MEM\s+HEALTH/, 'the dashboard lists the apps');
+  await screen.shows(/log: app[^]*listening on 8080/); // the selected app's last log lines
   guest.send('r');
   await guest.expect(/users: app: restart requested/, BOOT_MS);
   await guest.expect(/users: app: started \(pid \d+\)/, BOOT_MS);
@@ -114,10 +105,9 @@ t.test('an npm package as a PC appliance', async (t) => {
   t.same((await guest.value<AppStatus[]>('users()')).map((u) => [u.name, u.uid]), [['app', 1000]], 'the app is the one user running; root only logs in');
   // dashboard() from root's REPL, q back.
   guest.send('dashboard()\r');
-  await screenShows(guest, /listening\s+on\s+8080/);
-  const leaving = screenShows(guest, /nodeos> /); // the prompt drawn after q, not the one before
+  await screen.shows(/log: app[^]*listening on 8080/); // the dashboard again, its log pane
   guest.send('q');
-  await leaving;
+  await screen.shows(/nodeos> $/m); // back from the dashboard's own screen
   t.equal(await until(guest, "users()[0].health.state === 'healthy' && 'healthy'"), 'healthy', 'its health check passes');
 
   const fetch = () => execFileSync('curl', ['-sS', '--max-time', '30', `http://127.0.0.1:${port}/`], { encoding: 'utf8' });
@@ -155,7 +145,7 @@ t.test('an npm package as a PC appliance', async (t) => {
 
   const again = boot();
   t.teardown(() => again.child.kill('SIGKILL'));
-  await screenShows(again, /app\s*running/);
+  await new Screen(again).shows(/app\s+running/);
   await loginAsRoot(again);
   const log = await until<string>(again, "(() => { const d = '/home/app/.nodeos/log/'; const l = fs.readFileSync(d + 'init.log.1', 'utf8') + fs.readFileSync(d + 'init.log', 'utf8'); return l.includes('flood 4999') && l.split('listening').length > 1 && l; })()");
   t.match(log, /flood 4999 x+\n[^]*listening on 8080/, 'the first boot\'s last lines are still in the log, then the second boot\'s');
