@@ -158,13 +158,13 @@ function usersImage(manifestPath: string, arch: string): string {
   return image;
 }
 
-// Beside PID 1 and `node -e` with a timer: node's own REPL in terminal mode (as PID 1's console is), after three
+// Beside PID 1 and `node -e` with a timer: node's own REPL as `node` starts it (terminal mode, the global context), after three
 // lines typed into it: what serving a REPL costs by itself, T5's bound.
 const GUEST_RSS = `(async () => {
   const rss = (pid) => Number(/VmRSS:\\s+(\\d+)/.exec(require('fs').readFileSync('/proc/' + pid + '/status', 'utf8'))[1]);
   const { spawn } = require('child_process');
   const node = spawn('/bin/node', ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
-  const repl = spawn('/bin/node', ['-e', "require('repl').start({ prompt: '> ', terminal: true, useColors: true })"], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const repl = spawn('/bin/node', ['-e', "require('repl').start({ prompt: '> ', terminal: true, useColors: true, useGlobal: true })"], { stdio: ['pipe', 'ignore', 'ignore'] });
   for (const line of ['1 + 1', "fs.readdirSync('/').length", '[1, 2, 3].map((x) => x * 2)']) {
     await new Promise((r) => setTimeout(r, 1000));
     repl.stdin.write(line + '\\r');

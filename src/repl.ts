@@ -1,8 +1,15 @@
 // PID 1's REPL: Node.js on a terminal as root, with the system's helpers and
-// power control, the one thing a NodeOS machine always offers. Each console
-// gets its own globals, so `console.log` prints where it was typed. What runs
-// when it closes is the console's business (console-sessions.ts).
-import type { REPLServer } from 'node:repl';
+// power control, the one thing a NodeOS machine always offers. Like node's
+// own REPL it runs in PID 1's global scope: a context of its own would copy
+// every global, and with them load all of undici (fetch's classes), which
+// took half a second before each prompt. What a line typed on a console
+// prints (console.log, the helpers) still goes to that console: the line and
+// all it starts (its promises, timers) run with that REPL as their async
+// context. What runs when it closes is the console's business
+// (console-sessions.ts).
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Console } from 'node:console';
+import type { REPLEval, REPLServer } from 'node:repl';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
 import type { Log } from './log';
@@ -14,8 +21,8 @@ import type { PowerAction } from './shutdown';
 
 export const PROMPT = 'nodeos> ';
 
-/** Functions the REPL offers as globals; what they print goes to `output`. */
-export const helpers = (output: NodeJS.WritableStream) => ({
+/** Functions the REPL offers as globals; what they print goes to `output()`. */
+export const helpers = (output: () => NodeJS.WritableStream) => ({
   /** The mount table, in mount order. */
   mounts: () => readMountinfo().map(({ target, fstype, source, options }) => ({ target, fstype, source, options })),
   /** The processes, kernel threads left out. */
@@ -24,14 +31,25 @@ export const helpers = (output: NodeJS.WritableStream) => ({
       .filter((p) => !p.kernelThread)
       .map((p) => ({ pid: p.pid, ppid: p.ppid, state: p.state, command: commandLine(p) })),
   /** Prints the last lines of PID 1's log on the users partition, or of a user's init.log. */
-  logs: (name?: string, lines = 40) => void output.write(readLogs(name, lines)),
+  logs: (name?: string, lines = 40) => void output().write(readLogs(name, lines)),
   /** Checks and repairs an ext2/3/4 filesystem (e2fsck -f -y): what the boot says to run when e2fsck -p could not fix it. */
-  fsck: (device: string) => void output.write(`${repairFilesystem(device)}\n`),
+  fsck: (device: string) => void output().write(`${repairFilesystem(device)}\n`),
   /** Prints the kernel log. */
   dmesg: () => {
-    for (const record of readKernelLog()) output.write(`${formatKmsgRecord(record)}\n`);
+    for (const record of readKernelLog()) output().write(`${formatKmsgRecord(record)}\n`);
   },
 });
+
+/** The REPL a line was typed into, while that line and what it started run. */
+const typedIn = new AsyncLocalStorage<ConsoleRepl>();
+
+/** `console` for all of PID 1: the REPL's own while its lines run, PID 1's everywhere else. Made once. */
+function routeConsole(): void {
+  if (consoleRouted) return;
+  consoleRouted = true;
+  globalThis.console = new Proxy(globalThis.console, { get: (own, key) => Reflect.get(typedIn.getStore()?.console ?? own, key) });
+}
+let consoleRouted = false;
 
 /** How a REPL ended: closed by its user (.exit, Ctrl-D), its input gone for good, stopped for shutdown, or left for the dashboard. */
 export type ReplEnd = 'closed' | 'ended' | 'stopped' | 'dashboard';
@@ -49,9 +67,13 @@ export class ConsoleRepl {
     private readonly extra: Record<string, () => unknown> = {},
     /** dashboard() is offered (there are users to show). */
     private readonly withDashboard = false,
-  ) {}
+  ) {
+    this.console = new Console(terminal.output);
+  }
 
   private ending: ReplEnd | undefined;
+  /** What console.log in this REPL's lines writes to: its terminal. */
+  readonly console: Console;
 
   /** One REPL, until it ends. */
   run(): Promise<ReplEnd> {
@@ -61,6 +83,7 @@ export class ConsoleRepl {
     // Required here, not imported: node:repl is the heaviest module PID 1 uses and no
     // part of boot (nor can it be in a startup snapshot); it loads when a console first needs it.
     const repl = require('node:repl') as typeof import('node:repl');
+    routeConsole();
     const server = repl.start({
       prompt: PROMPT,
       input,
@@ -68,21 +91,25 @@ export class ConsoleRepl {
       terminal,
       useColors: terminal,
       ignoreUndefined: true,
+      useGlobal: true,
     });
+    // Each line runs with this REPL as its async context (Node's REPL looks its eval up on itself for every line).
+    const owner = this;
+    const evaluate = server.eval;
+    (server as { eval: REPLEval }).eval = function (code, context, file, callback) {
+      typedIn.run(owner, () => evaluate.call(this, code, context, file, callback));
+    };
+    // Globals shared by every console's REPL: each call acts for the REPL it was typed in (else for this one).
+    const here = () => typedIn.getStore() ?? this;
     const globals = (context: object) =>
-      Object.assign(context, helpers(output), this.extra, {
-        reboot: () => this.request('reboot'),
-        poweroff: () => this.request('poweroff'),
-        halt: () => this.request('halt'),
-        ...(this.withDashboard && {
-          dashboard: () => {
-            this.ending = 'dashboard';
-            server.close();
-          },
-        }),
+      Object.assign(context, helpers(() => here().terminal.output), this.extra, {
+        reboot: () => here().request('reboot'),
+        poweroff: () => here().request('poweroff'),
+        halt: () => here().request('halt'),
+        ...(this.withDashboard && { dashboard: () => here().leaveForDashboard() }),
       });
     globals(server.context);
-    server.on('reset', globals); // .clear makes a new context
+    server.on('reset', globals); // .clear
     for (const action of ['reboot', 'poweroff', 'halt'] as const) {
       server.defineCommand(action, { help: `Shut down and ${action}`, action: () => this.request(action) });
     }
@@ -94,6 +121,12 @@ export class ConsoleRepl {
 
   stop(): void {
     this.stopped = true;
+    this.server?.close();
+  }
+
+  /** Closes this REPL for the dashboard (console-sessions.ts shows it, then a new REPL). */
+  private leaveForDashboard(): void {
+    this.ending = 'dashboard';
     this.server?.close();
   }
 

@@ -25,7 +25,8 @@ export async function setPassword(home: string, password: string): Promise<void>
 function main(): void {
   const home = process.env.HOME ?? process.cwd();
   const uid = process.getuid!();
-  const server = repl.start({ prompt: `${process.env.USER ?? uid}@${hostname()}> `, ignoreUndefined: true });
+  // The global context, as node's own REPL: a context of its own would load all of undici (fetch's classes) before the prompt.
+  const server = repl.start({ prompt: `${process.env.USER ?? uid}@${hostname()}> `, ignoreUndefined: true, useGlobal: true });
   // While a password is typed, the REPL's line editor must not see the keys (nor keep them in its history).
   const ask = async (prompt: string): Promise<string | undefined> => {
     const editor = process.stdin.listeners('keypress') as ((...args: unknown[]) => void)[];
