@@ -13,7 +13,8 @@ import { MODULE_INIT, type Sys } from './sys';
 export interface ModuleIndex {
   /** module → its file (below the modules folder) and every module it needs */
   deps: Map<string, { path: string; needs: string[] }>;
-  aliases: { pattern: RegExp; module: string }[];
+  /** `prefix`: the pattern's literal start, looked at first: most devices match no pattern, and a regular expression's first run costs a compile. */
+  aliases: { prefix: string; pattern: RegExp; module: string }[];
   /** module → modules to load before it if they can be (ext4 → crc32c), but that it does not link against */
   softdeps: Map<string, string[]>;
   builtin: Set<string>;
@@ -21,7 +22,26 @@ export interface ModuleIndex {
 
 /** Modules a kernel ships compressed, which it decompresses itself when asked to. */
 const COMPRESSED = /\.ko\.(xz|zst|gz)$/;
-const nameOf = (path: string) => path.split('/').pop()!.replace(/\.ko(\.\w+)?$/, '').replace(/-/g, '_');
+/**
+ * kernel/drivers/block/virtio_blk.ko.xz → virtio_blk, and dashes are
+ * underscores to the kernel. String work, no regular expressions: this runs
+ * for every line of the index before the first driver loads.
+ */
+function nameOf(path: string): string {
+  const file = path.slice(path.lastIndexOf('/') + 1);
+  const ko = file.lastIndexOf('.ko');
+  const bare = ko >= 0 && (ko + 3 === file.length || file[ko + 3] === '.') ? file.slice(0, ko) : file;
+  return bare.replaceAll('-', '_');
+}
+
+const words = (text: string) => text.split(' ').filter(Boolean);
+
+/** What a glob says before its first * ? or [. */
+function literalStart(glob: string): string {
+  let end = 0;
+  while (end < glob.length && !'*?['.includes(glob[end])) end++;
+  return glob.slice(0, end);
+}
 
 export function parseModulesDep(text: string): ModuleIndex['deps'] {
   const deps: ModuleIndex['deps'] = new Map();
@@ -29,7 +49,7 @@ export function parseModulesDep(text: string): ModuleIndex['deps'] {
     const colon = line.indexOf(':');
     if (colon < 0) continue;
     const path = line.slice(0, colon).trim();
-    deps.set(nameOf(path), { path, needs: line.slice(colon + 1).split(/\s+/).filter(Boolean).map(nameOf) });
+    deps.set(nameOf(path), { path, needs: words(line.slice(colon + 1)).map(nameOf) });
   }
   return deps;
 }
@@ -56,8 +76,8 @@ export function globToRegExp(glob: string): RegExp {
 export function parseModulesAlias(text: string): ModuleIndex['aliases'] {
   const aliases: ModuleIndex['aliases'] = [];
   for (const line of text.split('\n')) {
-    const [keyword, pattern, module] = line.trim().split(/\s+/);
-    if (keyword === 'alias' && pattern && module) aliases.push({ pattern: globToRegExp(pattern), module: nameOf(module) });
+    const [keyword, pattern, module] = words(line);
+    if (keyword === 'alias' && pattern && module) aliases.push({ prefix: literalStart(pattern), pattern: globToRegExp(pattern), module: nameOf(module) });
   }
   return aliases;
 }
@@ -77,7 +97,7 @@ export function parseModulesSoftdep(text: string): ModuleIndex['softdeps'] {
 }
 
 export function modulesFor(modalias: string, index: ModuleIndex): string[] {
-  return [...new Set(index.aliases.filter((a) => a.pattern.test(modalias)).map((a) => a.module))];
+  return [...new Set(index.aliases.filter((a) => modalias.startsWith(a.prefix) && a.pattern.test(modalias)).map((a) => a.module))];
 }
 
 export function readModuleIndex(dir: string): ModuleIndex {

@@ -41,6 +41,14 @@ t.test('the depmod files we write read back as the same graph', async (t) => {
   t.notOk(index.softdeps.has('virtio_blk'));
 });
 
+t.test('module names from compressed files, dashes as underscores', async (t) => {
+  const deps = parseModulesDep('kernel/drivers/char/hw_random/virtio-rng.ko.zst: kernel/drivers/virtio/virtio.ko.xz kernel/lib/kobject-uevent.ko\n');
+  t.same([...deps.keys()], ['virtio_rng']);
+  t.same(deps.get('virtio_rng')?.needs, ['virtio', 'kobject_uevent']);
+  const [alias] = parseModulesAlias('alias acpi*:PNP0A0[38]:* pci_root\n');
+  t.equal(alias.prefix, 'acpi', 'a pattern is looked at from its literal start');
+});
+
 t.test('softdep lines: only what loads before counts', async (t) => {
   t.same(softdepsBefore('pre: crypto-crc32c'), ['crypto-crc32c']);
   t.same(softdepsBefore('pre: a b post: c'), ['a', 'b']);
