@@ -43,13 +43,14 @@ export const helpers = (output: () => NodeJS.WritableStream) => ({
 /** The REPL a line was typed into, while that line and what it started run. */
 const typedIn = new AsyncLocalStorage<ConsoleRepl>();
 
+let consoleRouted = false;
+
 /** `console` for all of PID 1: the REPL's own while its lines run, PID 1's everywhere else. Made once. */
 function routeConsole(): void {
   if (consoleRouted) return;
   consoleRouted = true;
   globalThis.console = new Proxy(globalThis.console, { get: (own, key) => Reflect.get(typedIn.getStore()?.console ?? own, key) });
 }
-let consoleRouted = false;
 
 /** How a REPL ended: closed by its user (.exit, Ctrl-D), its input gone for good, stopped for shutdown, or left for the dashboard. */
 export type ReplEnd = 'closed' | 'ended' | 'stopped' | 'dashboard';
