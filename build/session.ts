@@ -110,11 +110,20 @@ export class Session {
   async eval(expression: string, timeoutMs = 30_000): Promise<string> {
     const id = `R${++this.evals}`;
     this.send(`void Promise.resolve(${expression}).then((v) => console.log('@' + '@${id}:' + JSON.stringify(v) + ':${id}@' + '@'))\n`);
-    return (await this.expect(new RegExp(`@@${id}:(.*?):${id}@@`), timeoutMs))[1];
+    return withoutKernelLines((await this.expect(new RegExp(`@@${id}:([^]*?):${id}@@`), timeoutMs))[1]);
   }
 
   /** eval, parsed. */
   async value<T = unknown>(expression: string, timeoutMs?: number): Promise<T> {
     return JSON.parse(await this.eval(expression, timeoutMs)) as T;
   }
+}
+
+/**
+ * An answer without the kernel's console lines: the kernel prints on the
+ * serial line between any two bytes of a long answer (an OOM kill, a
+ * driver), and only its lines end in a newline, as JSON text has none.
+ */
+export function withoutKernelLines(text: string): string {
+  return text.replace(/\[ *\d+\.\d{6}\] (?:(?!\[ *\d+\.\d{6}\] )[^\n])*\n/g, '');
 }

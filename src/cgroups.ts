@@ -3,7 +3,8 @@
 // pids.max, so one user's fork bomb or leak cannot starve PID 1 or the others.
 // Below it, one leaf per thing the user runs: init/ for the init, and one per
 // login session, so each can be emptied without touching the others, all
-// under the user's limits.
+// under the user's limits. Each user's log writer runs beside them, in
+// logs/NAME, with limits of its own (see logCgroup).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from './log';
@@ -22,8 +23,10 @@ export function setupCgroups(log: Log, root = CGROUP_ROOT): boolean {
     mkdirSync(join(root, 'init'), { recursive: true });
     writeFileSync(join(root, 'init', 'cgroup.procs'), String(process.pid));
     writeFileSync(join(root, 'cgroup.subtree_control'), CONTROLLERS);
-    mkdirSync(join(root, 'users'), { recursive: true });
-    writeFileSync(join(root, 'users', 'cgroup.subtree_control'), CONTROLLERS);
+    for (const parent of ['users', 'logs']) {
+      mkdirSync(join(root, parent), { recursive: true });
+      writeFileSync(join(root, parent, 'cgroup.subtree_control'), CONTROLLERS);
+    }
     return true;
   } catch (err) {
     log.warn(`cgroups: ${(err as Error).message}: users run without memory and process limits`);
@@ -33,11 +36,31 @@ export function setupCgroups(log: Log, root = CGROUP_ROOT): boolean {
 
 /** The user's cgroup, created with its limits; returns its path. */
 export function userCgroup(name: string, limits: UserLimits, root = CGROUP_ROOT): string {
-  const path = join(root, 'users', name);
+  return limitedCgroup(join(root, 'users', name), limits);
+}
+
+function limitedCgroup(path: string, limits: Pick<UserLimits, 'memoryMax' | 'pidsMax'>): string {
   mkdirSync(path, { recursive: true });
   writeFileSync(join(path, 'memory.max'), limits.memoryMax);
   writeFileSync(join(path, 'pids.max'), limits.pidsMax);
   return path;
+}
+
+/**
+ * A log writer's limits: two writers of a user at once (one draining an
+ * ended run, one for the new run) fit, as a node takes about a dozen threads
+ * and 40 MB.
+ */
+export const LOG_WRITER_LIMITS = { memoryMax: String(192 << 20), pidsMax: '48' };
+
+/**
+ * The cgroup of a user's log writers, logs/NAME: beside the user's, not under
+ * it, so what the user runs (a fork bomb at pids.max, a leak at memory.max)
+ * can neither starve nor OOM-kill the writer of the log that tells of it. The
+ * writer runs as the user, so its limits are fixed and small.
+ */
+export function logCgroup(name: string, root = CGROUP_ROOT): string {
+  return limitedCgroup(join(root, 'logs', name), LOG_WRITER_LIMITS);
 }
 
 /** Moves a process into a cgroup (all its threads: a move is not held to pids.max, only what it forks after). */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { chmodSync, closeSync, existsSync, statfsSync, statSync } from 'node:fs';
 import { setPriority, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
-import { emptyCgroup, joinCgroup, leafCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
+import { emptyCgroup, joinCgroup, leafCgroup, logCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
 import { sys as loadSys } from './sys';
@@ -219,19 +219,25 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
   const logMaxBytes = toBytes(config.userLogMax, totalmem());
   const system = proxyEnvironment(config, join(homes, SETTINGS_DIR), log);
   const total = { memory: totalmem(), disk: partitionBytes(homes) };
-  /** The user's cgroup leaf (empty without cgroups) and environment; the home closed, the disk quota set. */
-  const prepare = (account: Account, leaf: string) => {
+  /** The user's home closed, disk quota set and cgroup made with the user's limits ('' without cgroups). */
+  const prepare = (account: Account): string => {
     closeHome(account, log);
     const { limits, problems } = userLimits(account.home, { memoryMax: config.userMemoryMax, pidsMax: config.userPidsMax, diskMax: config.userDiskMax }, total);
     for (const problem of problems) log.warn(`${account.name}: ${problem}`);
     quotas?.apply(account, limits.diskMax);
-    const cgroup = cgroups ? leafCgroup(userCgroup(account.name, limits), leaf) : '';
-    return { ...account, cgroup, isolate: isolation && account.uid !== 0, env: userEnvironment(account, system) };
+    return cgroups ? userCgroup(account.name, limits) : '';
+  };
+  /** How to run something as the user, in a cgroup. */
+  const runAs = (account: Account, cgroup: string) => ({ ...account, cgroup, isolate: isolation && account.uid !== 0, env: userEnvironment(account, system) });
+  /** A prepared user's leaf (init, a session). */
+  const inLeaf = (account: Account, leaf: string) => {
+    const cgroup = prepare(account);
+    return runAs(account, cgroup && leafCgroup(cgroup, leaf));
   };
   let stopping = false;
   const services = users.map((user) => {
-    const spec: LaunchSpec = { ...prepare(user, 'init'), init: user.init };
-    const writer = prepare(user, 'log');
+    const spec: LaunchSpec = { ...inLeaf(user, 'init'), init: user.init };
+    const writer = runAs(user, cgroups ? logCgroup(user.name) : '');
     const writerSpec: LaunchSpec = { ...writer, ...PROGRAMS.logWriter, stdio: 'pipes', env: { ...writer.env, [LOG_MAX_ENV]: String(logMaxBytes) } };
     const { cgroup } = spec;
     let current: Run | undefined;
@@ -258,12 +264,12 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
       { ...POLICY, firstDelayMs: config.restartDelayMs[0], maxDelayMs: config.restartDelayMs[1] },
     );
     service.start();
-    health = healthMonitor(user, service, (leaf, program) => ({ ...prepare(user, leaf), ...program }), log);
+    health = healthMonitor(user, service, (leaf, program) => ({ ...inLeaf(user, leaf), ...program }), log);
     health?.start();
     return { user, service, health, cgroup: cgroup ? dirname(cgroup) : '' };
   });
   return {
-    launchSpec: (account, leaf, program) => ({ ...prepare(account, leaf), ...program }),
+    launchSpec: (account, leaf, program) => ({ ...inLeaf(account, leaf), ...program }),
     async control(name, action, graceMs) {
       const found = services.find((s) => s.user.name === name);
       if (!found) throw new Error(`no user ${name}`);

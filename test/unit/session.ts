@@ -60,3 +60,12 @@ t.test('started again only once: a second silent process is kept', async (t) => 
   session.child.kill('SIGKILL');
   t.same(await session.exited, { code: null, signal: 'SIGKILL' });
 });
+
+t.test("an answer the kernel printed into is the answer without the kernel's lines", async (t) => {
+  // As on a serial console: a kernel line lands inside the REPL's line, and another one after a bracket the answer holds.
+  const answer = '@@R1:"[   1.000000] in the value[   44.068472] Memory cgroup out of memory: Killed process 312\\r\\n and after[   44.1] x[   45.000001] oom\\r\\n":R1@@';
+  const child = spawn('sh', ['-c', `read line; printf '${answer}\\n'; sleep 5`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  t.teardown(() => child.kill('SIGKILL'));
+  const session = new Session(child, { start: () => child, silentMs: 60_000, what: 'the test process' });
+  t.equal(await session.value('0'), '[   1.000000] in the value and after[   44.1] x');
+});
