@@ -145,7 +145,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     network.start(); // loopback and name files before users; leases come in the background
   }
   if (machine.users) logToFile(log); // the users partition is there: the log survives reboots
-  const users = machine.users ? startUsers(config, logger('users'), machine.users) : undefined;
+  const users = machine.users ? startUsers(config, logger('users'), { ...machine.users, reaper }) : undefined;
   const hotplug = machine.modules && new Hotplug(sys, machine.modules, logger('hotplug'), () => network?.linksChanged());
   const auth = authenticator(new LoginGuard(Date.now), logger('login'), (ms) => sleep(ms), config);
   let ssh: SshServer | undefined;

@@ -2,7 +2,10 @@
 // us and stays a zombie until we wait for it. Node's child_process waits for
 // its own children by pid, so a blind waitpid(-1) would steal their exit
 // status; instead we remember which pids Node spawned and reap only the rest.
+// The children the addon spawned (the users' inits and log writers) are among
+// the rest: their exits go to whoever watches them.
 import { ChildProcess } from 'node:child_process';
+import { constants } from 'node:os';
 import type { Log } from './log';
 import { listChildren, type ProcessInfo } from './proc';
 import { WNOHANG, type Sys, type WaitResult } from './sys';
@@ -11,6 +14,7 @@ export class Reaper {
   /** Children that Node's child_process owns and will reap itself. */
   readonly owned = new Set<ChildProcess>();
   private readonly ownedPids = new Set<number>();
+  private readonly watched = new Map<number, (result: WaitResult) => void>();
   private pending: NodeJS.Immediate | undefined;
 
   constructor(
@@ -32,6 +36,11 @@ export class Reaper {
     this.reap();
   }
 
+  /** A child of the addon's spawn: its exit, once reaped, goes to listener (watch it in the tick it was spawned). */
+  watch(pid: number, listener: (result: WaitResult) => void): void {
+    this.watched.set(pid, listener);
+  }
+
   /** Waits for every zombie child of ours that Node does not own. */
   reap(): WaitResult[] {
     const reaped: WaitResult[] = [];
@@ -41,7 +50,10 @@ export class Reaper {
         const result = this.sys.waitpid(child.pid, WNOHANG);
         if (!result) continue;
         reaped.push(result);
-        this.log.debug(`reaped ${child.name} (${child.pid}): ${describeExit(result)}`);
+        const listener = this.watched.get(result.pid);
+        this.watched.delete(result.pid);
+        if (listener) listener(result);
+        else this.log.debug(`reaped ${child.name} (${child.pid}): ${describeExit(result)}`);
       } catch (err) {
         this.log.warn(`waitpid ${child.pid}: ${(err as Error).message}`);
       }
@@ -68,6 +80,12 @@ export class Reaper {
       return result;
     };
   }
+}
+
+/** A signal's name from its number, as Node's exit events give it. */
+export function signalName(signal: number | null): NodeJS.Signals | null {
+  if (signal === null) return null;
+  return (Object.keys(constants.signals) as NodeJS.Signals[]).find((name) => constants.signals[name] === signal) ?? null;
 }
 
 export function describeExit(result: Pick<WaitResult, 'code' | 'signal'>): string {

@@ -42,6 +42,13 @@ export interface Sys {
   dup2(oldfd: number, newfd: number): void;
   /** pipe2(O_CLOEXEC): its two ends, each handed to a child as stdio and then closed here. */
   pipe(): { read: number; write: number };
+  /**
+   * posix_spawn (glibc's is a vfork: no copy of PID 1's page tables, where
+   * libuv forks): the child's fd i is fds[i] (-1: /dev/null, each other fd
+   * at least fds.length), signals at their defaults, a new session when
+   * setsid. Returns its pid; its exit is for waitpid (the Reaper).
+   */
+  spawn(file: string, argv: string[], env: string[], fds: number[], setsid: boolean): number;
   /** WDIOC_SETTIMEOUT on an open watchdog: returns the timeout (s) the driver chose. */
   watchdogSetTimeout(fd: number, seconds: number): number;
   /** WDIOC_GETTIMEOUT: the watchdog's current timeout (s). */

@@ -15,6 +15,8 @@ import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type 
 import { LOG_MAX_ENV } from './log-writer';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
+import { signalName, type Reaper } from './reaper';
+import { Socket } from 'node:net';
 import type { DiskQuotas } from './quotas';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
@@ -78,24 +80,61 @@ function closeHome(user: Account, log: Log): void {
   }
 }
 
-/**
- * Starts the launcher for a spec. A login session or an SSH program gets a
- * session of its own (detached: setsid), so its terminal and its signals are
- * its own.
- */
-export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProcess {
-  // What runs, after the launcher's name, so `ps` shows it: the launcher may become it without an execve.
+/** The launcher's command line for a spec (what runs after the launcher's name, so `ps` shows it: the launcher may become it without an execve), its environment, and whether it gets a session of its own. */
+function launcherCommand(spec: LaunchSpec): { argv: string[]; env: Record<string, string>; setsid: boolean } {
   const argv = spec.argv ?? [spec.init];
   const shown = argv[0] === process.execPath ? argv.slice(1) : argv;
-  const child = spawn(process.execPath, [LAUNCHER, ...shown], { env: { ...spec.env, [LAUNCH_ENV]: JSON.stringify(spec) }, stdio, detached: (spec.stdio ?? 'log') !== 'log' });
-  // Into its cgroup now, before its node has started its threads: moved later (by the launcher itself), they would
-  // come along past pids.max; and the node start is the user's to pay for. The launcher joins again, to be sure.
+  return { argv: [process.execPath, LAUNCHER, ...shown], env: { ...spec.env, [LAUNCH_ENV]: JSON.stringify(spec) }, setsid: (spec.stdio ?? 'log') !== 'log' };
+}
+
+/**
+ * Into its cgroup now, before its node has started its threads: moved later
+ * (by the launcher itself), they would come along past pids.max; and the node
+ * start is the user's to pay for. The launcher joins again, to be sure.
+ */
+function joinEarly(spec: LaunchSpec, pid: number | undefined): void {
   try {
-    if (spec.cgroup && child.pid) joinCgroup(spec.cgroup, child.pid);
+    if (spec.cgroup && pid) joinCgroup(spec.cgroup, pid);
   } catch {
     // Gone already, or no such cgroup: the launcher's own join says why.
   }
+}
+
+/**
+ * Starts the launcher for a spec, as a ChildProcess (a login session, an SSH
+ * program, a health check). A login session or an SSH program gets a session
+ * of its own (setsid), so its terminal and its signals are its own.
+ */
+export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProcess {
+  const { argv, env, setsid } = launcherCommand(spec);
+  const child = spawn(argv[0], argv.slice(1), { env, stdio, detached: setsid });
+  joinEarly(spec, child.pid);
   return child;
+}
+
+/**
+ * Starts the launcher for an init or a log writer with the addon's spawn: PID
+ * 1 is not forked, as libuv would fork it, at each launch of the boot's
+ * busiest moment. stdin and stdout are the given fds (-1: /dev/null); stderr
+ * is a pipe whose lines PID 1 logs as complaints until the launcher joins it
+ * to the log. Its pid; its exit is the reaper's to report.
+ */
+function spawnService(spec: LaunchSpec, stdin: number, stdout: number, name: string, log: Log): number {
+  const sys = loadSys();
+  const { argv, env, setsid } = launcherCommand(spec);
+  const stderr = sys.pipe();
+  let pid: number;
+  try {
+    pid = sys.spawn(argv[0], argv, Object.entries(env).map(([key, value]) => `${key}=${value}`), [stdin, stdout, stderr.write], setsid);
+  } catch (err) {
+    closeSync(stderr.read);
+    throw err;
+  } finally {
+    closeSync(stderr.write);
+  }
+  joinEarly(spec, pid);
+  complaints(new Socket({ fd: stderr.read, readable: true, writable: false }), name, log);
+  return pid;
 }
 
 /** Lines a child writes on a pipe to PID 1, as warnings under a name. */
@@ -112,21 +151,21 @@ function complaints(stream: NodeJS.ReadableStream, name: string, log: Log): void
  * output reaches ~/.nodeos/log/init.log without passing through PID 1. The
  * init goes first and its writer a turn of the loop later: at boot every
  * user's init is on its way before any writer takes a CPU from them, and what
- * an init says meanwhile waits in the pipe (64 KiB).
+ * an init says meanwhile waits in the pipe (64 KiB). A launch that fails is
+ * an exit with 127, as a shell gives a command it cannot run.
  */
-function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
+function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log, reaper: Pick<Reaper, 'watch'>): Run {
   const pipe = loadSys().pipe();
-  let child: ChildProcess;
+  let pid: number;
   try {
-    // Until the launcher has joined stderr to the log, its complaints come to us.
-    child = spawnLaunched(spec, ['ignore', pipe.write, 'pipe']);
+    pid = spawnService(spec, -1, pipe.write, spec.name, log);
   } catch (err) {
+    log.error(`${spec.name}: ${(err as Error).message}`);
     closeSync(pipe.read);
-    throw err;
+    return { pid: undefined, onExit: (listener) => setImmediate(() => listener(127, null)) };
   } finally {
     closeSync(pipe.write); // the init holds the only write end now: its exit is the writer's end of input
   }
-  complaints(child.stderr!, spec.name, log);
   setImmediate(() => {
     try {
       startWriter(writerSpec, pipe.read, `${spec.name} (log)`, log);
@@ -136,25 +175,14 @@ function launchRun(spec: LaunchSpec, writerSpec: LaunchSpec, log: Log): Run {
       closeSync(pipe.read);
     }
   });
-  return {
-    pid: child.pid,
-    onExit: (listener) => {
-      child.on('exit', listener);
-      child.on('error', (err) => {
-        log.error(`${spec.name}: ${err.message}`);
-        listener(127, null);
-      });
-    },
-  };
+  return { pid, onExit: (listener) => reaper.watch(pid, (result) => listener(result.code, signalName(result.signal))) };
 }
 
 /** A log writer reading an init's output from input (a pipe's read end). */
 function startWriter(spec: LaunchSpec, input: number, name: string, log: Log): void {
-  const writer = spawnLaunched(spec, [input, 'ignore', 'pipe']);
-  complaints(writer.stderr!, name, log);
-  writer.on('error', (err) => log.error(`${name}: ${err.message}`));
+  const pid = spawnService(spec, input, -1, name, log);
   try {
-    if (writer.pid) setPriority(writer.pid, LOG_WRITER_NICE);
+    setPriority(pid, LOG_WRITER_NICE);
   } catch {
     // Gone already: its complaints say why.
   }
@@ -208,9 +236,11 @@ export interface UsersOptions {
   isolation?: boolean;
   /** Per-user disk quotas on this filesystem (the users partition has ext4's quota feature). */
   quotas?: DiskQuotas;
+  /** Collects the inits' exits. */
+  reaper: Pick<Reaper, 'watch'>;
 }
 
-export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true, quotas }: UsersOptions = {}): UserServices {
+export function startUsers(config: Config, log: Log, { homes = '/home', isolation = true, quotas, reaper }: UsersOptions): UserServices {
   const { users, skipped } = discoverUsers(config, homes);
   for (const reason of skipped.slice(0, MAX_SKIPPED_LINES)) log.warn(`not started: ${reason}`);
   if (skipped.length > MAX_SKIPPED_LINES) log.warn(`not started: ${skipped.length - MAX_SKIPPED_LINES} more folders (a log line each would flood the console)`);
@@ -248,7 +278,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
         launch: () => {
           if (cgroup) emptyCgroup(cgroup, log); // what the last run left behind goes first
           health?.restarted();
-          return (current = launchRun(spec, writerSpec, log));
+          return (current = launchRun(spec, writerSpec, log, reaper));
         },
         signal: (signal) => {
           if (cgroup) signalCgroup(cgroup, signal);

@@ -52,6 +52,8 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   t.equal(carol.lastExit, 'code 1');
   t.match(await guest.value("fs.readFileSync('/home/carol/.nodeos/log/init.log', 'utf8')"), /carol crashes\ncarol crashes\n/, "the init's output is in its log");
 
+  // Powered off while carol waits (her delays are long by now), not in the moment one of her runs is up.
+  await until(guest, "users().find((u) => u.name === 'carol').state === 'backoff'");
   await powerOff(t, guest);
   t.match(guest.output, /users: erin: stopped[\s\S]*users: bob: stopped[\s\S]*users: alice: stopped[\s\S]*users: root: stopped[\s\S]*shutdown: unmounted filesystems/, 'running users stop in reverse order, before unmounting');
   t.match(guest.output, /poweroff requested[\s\S]*users: carol: stopped \(was waiting to restart\)[\s\S]*users: erin: stopped/, 'one waiting to restart is stopped at once, not restarted while the others stop');

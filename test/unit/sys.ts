@@ -1,7 +1,7 @@
 // The real addon, loaded in this (non-PID-1) test process: errors look like
 // Node's own, and the calls that could end the host refuse to run.
 import t from 'tap';
-import { readFileSync, readlinkSync } from 'node:fs';
+import { closeSync, readFileSync, readlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
@@ -44,6 +44,28 @@ t.test('reboot(2) and kill(-1) refuse outside PID 1', { skip: process.pid === 1 
 t.test('waitpid without children says ECHILD; sync works', async (t) => {
   t.match(t.throws(() => sys().waitpid(999_999, 1)), { code: 'ECHILD', syscall: 'waitpid' });
   sys().sync();
+});
+
+t.test('spawn: posix_spawn with the given fds, environment and session; its exit is for waitpid', async (t) => {
+  const input = sys().pipe();
+  const output = sys().pipe();
+  const script = 'read line; echo "$line $GREETING"; read -r pid comm state ppid pgrp session rest < /proc/$$/stat; echo "$session $$"; grep -E "^Sig(Ign|Blk)" /proc/$$/status; exit 7';
+  const pid = sys().spawn('/bin/sh', ['sh', '-c', script], ['GREETING=hello'], [input.read, output.write, -1], true);
+  closeSync(input.read);
+  closeSync(output.write);
+  writeSync(input.write, 'from the pipe\n');
+  closeSync(input.write);
+  const text = readFileSync(output.read, 'utf8'); // to the end: the child held the only write end
+  closeSync(output.read);
+  const [line, session, ...masks] = text.trim().split('\n');
+  t.equal(line, 'from the pipe hello', 'stdin and stdout are the pipes, the environment only what was given');
+  t.equal(session, `${pid} ${pid}`, 'a session of its own');
+  // Signals 1–31: glibc keeps its own three (32–34) out of every signal set, so they stay as they were.
+  const standard = (line: string) => BigInt(`0x${line.split('\t')[1]}`) & 0x7fffffffn; // bits 0–30
+  t.same(masks.sort().map(standard), [0n, 0n], 'no signal blocked or ignored (this node ignores SIGPIPE)');
+  t.same(sys().waitpid(pid, 0), { pid, code: 7, signal: null });
+  t.match(t.throws(() => sys().spawn('/nonexistent', ['x'], [], [], false)), { code: 'ENOENT', syscall: 'posix_spawn', path: '/nonexistent' });
+  t.throws(() => sys().spawn('/bin/true', ['true'], [], [-1, 0], false), TypeError, 'a source fd that an earlier dup2 could overwrite');
 });
 
 t.test('prctl sets no_new_privs for this process', async (t) => {
