@@ -1,0 +1,36 @@
+// The reaper over a made-up process table: a watched child's exit goes to its
+// watcher, once; other zombies are reaped quietly; running children are left.
+import t from 'tap';
+import { Reaper, signalName } from '../../src/reaper';
+import type { WaitResult } from '../../src/sys';
+import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+
+t.test("a watched child's exit goes to its watcher; an orphan is reaped with a debug line", async (t) => {
+  const table = [
+    { pid: 40, ppid: process.pid, state: 'Z', name: 'node', kernelThread: false },
+    { pid: 41, ppid: process.pid, state: 'Z', name: 'orphan', kernelThread: false },
+    { pid: 42, ppid: process.pid, state: 'S', name: 'running', kernelThread: false },
+    { pid: 43, ppid: 7, state: 'Z', name: 'not ours', kernelThread: false },
+  ];
+  const exits: Record<number, WaitResult> = { 40: { pid: 40, code: null, signal: 9 }, 41: { pid: 41, code: 0, signal: null } };
+  const sys = fakeSys();
+  sys.waitpid = (pid) => (sys.trace.push(`waitpid(${pid})`), exits[pid] ?? null);
+  const log = memoryLog();
+  const reaper = new Reaper(sys, log, () => table);
+  const heard: WaitResult[] = [];
+  reaper.watch(40, (result) => heard.push(result));
+  t.same(reaper.reap(), [exits[40], exits[41]]);
+  t.same(sys.trace, ['waitpid(40)', 'waitpid(41)'], 'only our zombies are waited for');
+  t.same(heard, [exits[40]], 'the watcher hears its child');
+  t.equal(signalName(heard[0].signal), 'SIGKILL');
+  t.same(log.lines, ['debug: reaped orphan (41): exit code 0'], 'the orphan is only a debug line');
+  table.length = 0;
+  table.push({ pid: 40, ppid: process.pid, state: 'Z', name: 'node', kernelThread: false });
+  reaper.reap();
+  t.same(heard.length, 1, 'a watcher hears once (a reused pid is not its child)');
+});
+
+t.test('signal names as exit events give them', async (t) => {
+  t.equal(signalName(15), 'SIGTERM');
+  t.equal(signalName(null), null);
+});
