@@ -1,16 +1,21 @@
 // npm run build: type-check, bundle PID 1 and the CLI with esbuild, build the addon.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 
+/** A node command; the build fails with it. */
 function run(what, args) {
-  const { status } = spawnSync(process.execPath, args, { stdio: 'inherit' });
-  if (status !== 0) {
-    console.error(`build: ${what} failed`);
-    process.exit(1);
-  }
+  return new Promise((resolve) => {
+    spawn(process.execPath, args, { stdio: 'inherit' }).on('exit', (status) => {
+      if (status !== 0) {
+        console.error(`build: ${what} failed`);
+        process.exit(1);
+      }
+      resolve();
+    });
+  });
 }
 
 const require = createRequire(import.meta.url);
@@ -31,8 +36,9 @@ const shellOnly = {
 };
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define, external: ['blessed'] };
 
-run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']);
+// The type-check, most of a rebuild's time, runs beside the bundling; the addon's build needs the CLI's bundle.
 await Promise.all([
+  run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']),
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
   // ssh2's optional native helpers are left out: it falls back on node:crypto without them.
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
@@ -50,6 +56,5 @@ await Promise.all([
   // /bin/sh, for npm scripts.
   build({ ...common, entryPoints: ['src/sh.ts'], outfile: 'dist/sh.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, plugins: [shellOnly] }),
   // esbuild (the build minifies npm with it) runs its own binary: it cannot be bundled.
-  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js', external: [...common.external, 'esbuild'] }),
+  build({ ...common, entryPoints: ['build/cli.ts'], outfile: 'dist/cli.js', external: [...common.external, 'esbuild'] }).then(() => run('addon', ['bin/nodeos.js', 'addon'])),
 ]);
-run('addon', ['bin/nodeos.js', 'addon']);
