@@ -155,7 +155,9 @@ export function runDashboard(terminal: Terminal, deps: DashboardDeps, { canGoBac
   };
 
   return new Promise((resolve) => {
-    const timer = setInterval(render, REFRESH_MS);
+    // Each refresh draws the whole screen, not only what changed: PID 1's log lines and the kernel's reach this
+    // console too, and would otherwise stay written over the dashboard.
+    const timer = setInterval(() => (screen.realloc(), render()), REFRESH_MS);
     let whole: ReturnType<typeof blessed.box> | undefined;
     /** The keys, read from the terminal's bytes (blessed only draws: its key handling depends on the stream's past). */
     const onData = (data: Buffer) => {
