@@ -1,7 +1,10 @@
 // An app's health check (its ~/.nodeos/config.json "health": a URL PID 1
 // fetches, or a command run as the user), every intervalS while the app runs.
 // `failures` in a row and the app is ended (SIGKILL: it is not answering);
-// the supervisor then restarts it through its normal backoff.
+// the supervisor then restarts it through its normal backoff. A run that has
+// not yet answered is given startPeriodS to come up (Docker's start period):
+// its failures meanwhile are not counted, or a machine slower than the app's
+// author's would kill it, again and again, before it ever listens.
 import type { Log } from './log';
 
 export interface HealthCheck {
@@ -10,6 +13,8 @@ export interface HealthCheck {
   intervalS: number;
   timeoutS: number;
   failures: number;
+  /** Failures before a run's first success count only after this long. */
+  startPeriodS: number;
 }
 
 export type HealthState = 'starting' | 'healthy' | 'unhealthy';
@@ -31,9 +36,9 @@ export function parseHealthCheck(raw: unknown, where: string): { check?: HealthC
   if ((url === undefined) === (command === undefined)) problems.push(`${where}: give a url or a command`);
   if (url !== undefined && (typeof url !== 'string' || !/^http:\/\/\S+$/.test(url))) problems.push(`${where}.url: ${JSON.stringify(url)} is not an http:// URL`);
   if (command !== undefined && (!Array.isArray(command) || !command.length || !command.every((c) => typeof c === 'string' && c))) problems.push(`${where}.command: must be a list of strings (the program, then its arguments)`);
-  const integer = (key: string, fallback: number, max: number) => {
+  const integer = (key: string, fallback: number, max: number, min = 1) => {
     const value = h[key] ?? fallback;
-    if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) problems.push(`${where}.${key}: ${JSON.stringify(value)} must be an integer from 1 to ${max}`);
+    if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) problems.push(`${where}.${key}: ${JSON.stringify(value)} must be an integer from ${min} to ${max}`);
     return value as number;
   };
   const check: HealthCheck = {
@@ -42,8 +47,9 @@ export function parseHealthCheck(raw: unknown, where: string): { check?: HealthC
     intervalS: integer('intervalS', 10, 3600),
     timeoutS: integer('timeoutS', 5, 600),
     failures: integer('failures', 3, 100),
+    startPeriodS: integer('startPeriodS', 30, 3600, 0),
   };
-  for (const key of Object.keys(h)) if (!['url', 'command', 'intervalS', 'timeoutS', 'failures'].includes(key)) problems.push(`${where}.${key}: unknown`);
+  for (const key of Object.keys(h)) if (!['url', 'command', 'intervalS', 'timeoutS', 'failures', 'startPeriodS'].includes(key)) problems.push(`${where}.${key}: unknown`);
   return problems.length ? { problems } : { check, problems };
 }
 
@@ -71,16 +77,19 @@ export class HealthMonitor {
   private status: HealthStatus = { state: 'starting', failing: 0, last: null };
   private cancel = () => {};
   private busy = false;
+  /** When this run started (its start period counts from here). */
+  private since = 0;
 
   constructor(
     private readonly name: string,
     private readonly check: HealthCheck,
     private readonly probe: Probe,
-    private readonly hooks: { running(): boolean; end(why: string): void; every(ms: number, fn: () => void): () => void },
+    private readonly hooks: { running(): boolean; end(why: string): void; every(ms: number, fn: () => void): () => void; now(): number },
     private readonly log: Log,
   ) {}
 
   start(): void {
+    this.since = this.hooks.now();
     this.cancel = this.hooks.every(this.check.intervalS * 1000, () => void this.tick());
   }
 
@@ -91,6 +100,7 @@ export class HealthMonitor {
   /** A new run of the app starts with a clean slate. */
   restarted(): void {
     this.status = { state: 'starting', failing: 0, last: null };
+    this.since = this.hooks.now();
   }
 
   current(): HealthStatus {
@@ -106,6 +116,10 @@ export class HealthMonitor {
       if (result.ok) {
         if (this.status.state !== 'healthy') this.log.info(`${this.name}: healthy`);
         this.status = { state: 'healthy', failing: 0, last: 'ok' };
+        return;
+      }
+      if (this.status.state === 'starting' && this.hooks.now() - this.since < this.check.startPeriodS * 1000) {
+        this.status = { ...this.status, last: result.why }; // still coming up: not counted
         return;
       }
       const failing = this.status.failing + 1;

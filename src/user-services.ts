@@ -227,6 +227,7 @@ function healthMonitor(user: Account, service: Service, spec: (leaf: string, pro
       const timer = setInterval(fn, ms);
       return () => clearInterval(timer);
     },
+    now: () => performance.now(), // the clock may be set meanwhile
   }, log);
 }
 
@@ -284,7 +285,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
           if (cgroup) signalCgroup(cgroup, signal);
           else if (current?.pid) process.kill(current.pid, signal);
         },
-        now: Date.now,
+        now: () => performance.now(), // the clock may be set meanwhile
         after: (ms, fn) => {
           const timer = setTimeout(fn, ms);
           return () => clearTimeout(timer);

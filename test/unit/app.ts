@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { appSettings, appUsersTree, initScript, parseEnvFile, startCommand, type AppPackage } from '../../build/app';
 import { startRegistry } from '../fixtures/registry';
 import { writeFixturePackages } from '../fixtures/npm-tree';
-import { HealthMonitor, httpProbe, type Probe } from '../../src/health';
+import { HealthMonitor, httpProbe, parseHealthCheck, type Probe } from '../../src/health';
 import { memoryLog } from '../fixtures/fake-sys';
 
 t.test('settings: defaults, the environment file over package.json, every problem named', async (t) => {
@@ -25,7 +25,7 @@ t.test('settings: defaults, the environment file over package.json, every proble
     gid: 1500,
     env: { PORT: '8080', MODE: 'prod', TOKEN: 's3cret' },
     ports: [8080],
-    health: { url: 'http://127.0.0.1:8080/health', intervalS: 10, timeoutS: 5, failures: 3 },
+    health: { url: 'http://127.0.0.1:8080/health', intervalS: 10, timeoutS: 5, failures: 3, startPeriodS: 30 },
     memoryMax: '256M',
     pidsMax: 64,
   });
@@ -70,7 +70,7 @@ t.test('health: healthy resets the count, N failures in a row end the app, a sto
   const ended: string[] = [];
   const probe: Probe = async () => (answers.shift() ? { ok: true } : { ok: false, why: 'ECONNREFUSED' });
   const log = memoryLog();
-  const monitor = new HealthMonitor('app', { url: 'http://x/', intervalS: 1, timeoutS: 1, failures: 3 }, probe, { running: () => running, end: (why) => void ended.push(why), every: () => () => {} }, log);
+  const monitor = new HealthMonitor('app', { url: 'http://x/', intervalS: 1, timeoutS: 1, failures: 3, startPeriodS: 0 }, probe, { running: () => running, end: (why) => void ended.push(why), every: () => () => {}, now: () => 0 }, log);
   await monitor.tick();
   t.match(monitor.current(), { state: 'healthy', failing: 0 });
   await monitor.tick();
@@ -90,6 +90,40 @@ t.test('health: healthy resets the count, N failures in a row end the app, a sto
   await monitor.tick();
   t.equal(answers.length, 1, 'not probed while the app is down');
   t.match(log.lines, ['info: app: healthy', /warn: app: health check failed \(ECONNREFUSED\), 1 of 3/]);
+});
+
+t.test('health: a run that never answered has its start period before failures count; one answer ends it', async (t) => {
+  let now = 0;
+  const answers: boolean[] = [];
+  const ended: string[] = [];
+  const probe: Probe = async () => (answers.shift() ? { ok: true } : { ok: false, why: 'ECONNREFUSED' });
+  const log = memoryLog();
+  const monitor = new HealthMonitor('app', { url: 'http://x/', intervalS: 2, timeoutS: 1, failures: 2, startPeriodS: 10 }, probe, { running: () => true, end: (why) => void ended.push(why), every: () => () => {}, now: () => now }, log);
+  monitor.start();
+  const tick = async (answer: boolean, atS: number) => {
+    now = atS * 1000;
+    answers.push(answer);
+    await monitor.tick();
+  };
+  for (const at of [2, 4, 6, 8]) await tick(false, at);
+  t.match(monitor.current(), { state: 'starting', failing: 0, last: 'ECONNREFUSED' }, 'slow to listen: not counted within 10 s');
+  t.same(log.lines, [], 'nor logged as failures');
+  await tick(false, 10);
+  await tick(false, 12);
+  t.same(ended, ['2 failed health checks in a row (ECONNREFUSED)'], 'after the start period they count');
+
+  monitor.restarted();
+  now = 20_000;
+  await tick(true, 21);
+  await tick(false, 22);
+  await tick(false, 23);
+  t.equal(ended.length, 2, 'once healthy, the start period is over: failures count at once');
+  monitor.restarted();
+  await tick(false, 24);
+  t.match(monitor.current(), { state: 'starting', failing: 0 }, 'a new run has a start period of its own');
+  t.same(parseHealthCheck({ url: 'http://x/' }, 'h').check?.startPeriodS, 30, '30 s unless set');
+  t.same(parseHealthCheck({ url: 'http://x/', startPeriodS: 0 }, 'h').check?.startPeriodS, 0, '0: none, as Docker\'s default');
+  t.match(parseHealthCheck({ url: 'http://x/', startPeriodS: -1 }, 'h').problems, [/startPeriodS: -1 must be an integer from 0 to 3600/]);
 });
 
 t.test('the HTTP probe: 2xx and 3xx are healthy, errors and slow answers are not', async (t) => {
