@@ -24,6 +24,8 @@ export class Session {
   /** Everything printed so far (stdout and stderr). */
   output = '';
   readonly exited: Promise<Exit>;
+  /** How long eval waits for an answer unless told: longer where the guest's CPU is emulated from another arch. */
+  answerMs = 30_000;
   private cursor = 0;
   private evals = 0;
   private current: ChildProcess;
@@ -107,7 +109,7 @@ export class Session {
    * Evaluates an expression (a promise is awaited) in the REPL and returns its
    * value as JSON text. The marker is built from pieces so echoed input never matches.
    */
-  async eval(expression: string, timeoutMs = 30_000): Promise<string> {
+  async eval(expression: string, timeoutMs = this.answerMs): Promise<string> {
     const id = `R${++this.evals}`;
     this.send(`void Promise.resolve(${expression}).then((v) => console.log('@' + '@${id}:' + JSON.stringify(v) + ':${id}@' + '@'))\n`);
     return withoutKernelLines((await this.expect(new RegExp(`@@${id}:([^]*?):${id}@@`), timeoutMs))[1]);
