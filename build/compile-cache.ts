@@ -2,9 +2,12 @@
 // (src/boot.ts turns it on). Made by the image's own node on this host: it
 // runs /init from a folder laid out like lib/nodeos, where the bundle loads
 // every module, refuses to go on (it is not PID 1) and exits, and node writes
-// V8's bytecode for what it compiled. V8's output differs from run to run, so
+// V8's bytecode for what it compiled. Another arch's node runs under QEMU's
+// user-mode emulator with its libraries from the image's sysroot: V8's
+// bytecode is the same whatever runs it, and a Pi would otherwise compile
+// PID 1 from source at every boot. V8's output differs from run to run, so
 // a cache is kept by its inputs' hash: the same sources give the same image.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,34 +17,44 @@ import { COMPILE_CACHE_DIR } from '../src/compile-cache';
 import { BOOT_FILE, INIT_FILE, SYSTEM_DIR } from '../initramfs/layout';
 import { treeEntries } from './tree-entries';
 import { CACHE } from './paths';
-import { isHostArch } from './versions';
+import { archInfo, isHostArch } from './versions';
 
 export interface CacheInputs {
   arch: string;
   /** The image's node, which must be the one that makes the cache (V8 rejects another's). */
   node: string;
+  /** What runs it here: nothing for the host's arch, QEMU's user-mode emulator for another; undefined when this host has none. */
+  runner: string[] | undefined;
   nodeVersion: string;
   boot: Buffer;
   init: Buffer;
 }
 
+/** The command prefix that runs an arch's node on this host, or undefined when nothing here can (no qemu-user). */
+export function nodeRunner(arch: string, sysroot: string): string[] | undefined {
+  if (isHostArch(arch)) return [];
+  const emulator = archInfo(arch).qemuUser;
+  return spawnSync(emulator, ['--version']).status === 0 ? [emulator, '-L', sysroot] : undefined;
+}
+
 /** The cache's files at lib/nodeos/compile-cache/…, or none when this host cannot run the arch's node. */
 export function compileCacheEntries(inputs: CacheInputs): CpioEntry[] {
-  if (!isHostArch(inputs.arch)) return []; // PID 1 then logs that it compiled from source
+  const { runner } = inputs;
+  if (!runner) return []; // PID 1 then logs that it compiled from source
   const key = createHash('sha256').update(`${inputs.arch} ${inputs.nodeVersion}\0`).update(inputs.boot).update(inputs.init).digest('hex').slice(0, 16);
   const kept = join(CACHE, 'compile-cache', key);
-  if (!existsSync(kept)) make(inputs, kept);
+  if (!existsSync(kept)) make(inputs, runner, kept);
   return treeEntries(kept, `${SYSTEM_DIR}/${COMPILE_CACHE_DIR}`);
 }
 
-function make(inputs: CacheInputs, kept: string): void {
+function make(inputs: CacheInputs, runner: string[], kept: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'nodeos-compile-cache-'));
   try {
     writeFileSync(join(dir, BOOT_FILE), inputs.boot);
     writeFileSync(join(dir, INIT_FILE), inputs.init);
     try {
       // env -i: no NODE_OPTIONS or NODE_COMPILE_CACHE of ours may change what V8 makes.
-      execFileSync('env', ['-i', inputs.node, join(dir, BOOT_FILE)], { stdio: 'pipe', timeout: 60_000 });
+      execFileSync('env', ['-i', ...runner, inputs.node, join(dir, BOOT_FILE)], { stdio: 'pipe', timeout: 300_000 });
     } catch {
       // Expected: the bundle refuses to run unless it is PID 1 (exit 1), once its modules are loaded.
     }

@@ -23,7 +23,7 @@ import { basename } from 'node:path';
 import { archInfo } from './versions';
 import { ensureAddon } from './addon';
 import { ADDON, BOOT, BUNDLE, CACHE, ENV, HELPERS, ROOT, SH } from './paths';
-import { compileCacheEntries } from './compile-cache';
+import { compileCacheEntries, nodeRunner } from './compile-cache';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
 export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
@@ -80,7 +80,7 @@ export async function systemInputs(arch: string): Promise<InitramfsInputs & { ve
     ...node,
     boot,
     init,
-    compileCache: compileCacheEntries({ arch, node: (await nodeDist(arch)).stripped, nodeVersion: node.version, boot, init }),
+    compileCache: compileCacheEntries({ arch, node: (await nodeDist(arch)).stripped, runner: nodeRunner(arch, await sysrootFor(arch)), nodeVersion: node.version, boot, init }),
     addon: readFileSync(await ensureAddon(arch)),
     helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
     packages: unbundled(),

@@ -28,6 +28,8 @@ export interface ArchInfo {
    */
   kernels: Readonly<Record<KernelKind, string>>;
   qemu: string;
+  /** QEMU's user-mode emulator (Debian's qemu-user): runs this arch's node on another host, to make its compile cache. */
+  qemuUser: string;
   /** QEMU's machine for the virtual platform (x64: its default PC). */
   qemuMachine: readonly string[];
   /** The serial console's device name in the guest. */
@@ -45,6 +47,7 @@ export const ARCHES: Readonly<Record<string, ArchInfo>> = {
     gypArch: 'x64',
     kernels: { virtual: 'linux-image-cloud-amd64', hardware: 'linux-image-amd64' },
     qemu: 'qemu-system-x86_64',
+    qemuUser: 'qemu-x86_64',
     qemuMachine: [],
     console: 'ttyS0',
   },
@@ -58,6 +61,7 @@ export const ARCHES: Readonly<Record<string, ArchInfo>> = {
     gypArch: 'arm64',
     kernels: { virtual: 'linux-image-cloud-arm64', hardware: 'linux-image-arm64' },
     qemu: 'qemu-system-aarch64',
+    qemuUser: 'qemu-aarch64',
     qemuMachine: ['-machine', 'virt', '-cpu', 'cortex-a72'],
     console: 'ttyAMA0',
   },

@@ -27,6 +27,7 @@ t.test('arm64 under virt: the REPL, the addon, the users fixture, power-off', as
   await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
   t.same(await guest.value('[process.arch, process.pid]'), ['arm64', 1], 'arm64, as PID 1');
+  t.notMatch(guest.output, /compile cache: /, 'PID 1 loaded from the compile cache the build made under qemu-user, not compiled from source');
   t.match(await guest.value("fs.readFileSync('/proc/mounts', 'utf8')"), /^\/dev\/vda \/home ext4 /m, 'the addon mounted the users partition');
   await checkUsers(t, guest);
   await powerOff(t, guest);
