@@ -207,10 +207,10 @@ export function runInteractive(manifestPath: string, options: BootOptions): Prom
 /** Every firmware prints within seconds (OVMF's first bytes came after 2.4 s here, SeaBIOS's at once): silence this long is a QEMU that hung before it. */
 const SILENT_MS = 60_000;
 
-/** Boots with the console on pipes, for tests and the benchmark (a guest reboot ends QEMU). */
 /** How long a guest of another arch may take to answer a line typed into its REPL. */
 const FOREIGN_ANSWER_MS = 150_000;
 
+/** Boots with the console on pipes, for tests and the benchmark (a guest reboot ends QEMU). */
 export function bootGuest(manifestPath: string, options: BootOptions = {}): Session {
   const { command, args } = qemuCommand(manifestPath, { noReboot: true, ...options });
   const start = () => spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });

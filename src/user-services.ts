@@ -285,7 +285,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
           if (cgroup) signalCgroup(cgroup, signal);
           else if (current?.pid) process.kill(current.pid, signal);
         },
-        now: () => performance.now(), // the clock may be set meanwhile
+        now: Date.now,
         after: (ms, fn) => {
           const timer = setTimeout(fn, ms);
           return () => clearTimeout(timer);
