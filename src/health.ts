@@ -49,7 +49,8 @@ export function parseHealthCheck(raw: unknown, where: string): { check?: HealthC
     failures: integer('failures', 3, 100),
     startPeriodS: integer('startPeriodS', 30, 3600, 0),
   };
-  for (const key of Object.keys(h)) if (!['url', 'command', 'intervalS', 'timeoutS', 'failures', 'startPeriodS'].includes(key)) problems.push(`${where}.${key}: unknown`);
+  const known = new Set(['url', 'command', ...Object.keys(check)]); // the settings just read: one list to keep
+  for (const key of Object.keys(h)) if (!known.has(key)) problems.push(`${where}.${key}: unknown`);
   return problems.length ? { problems } : { check, problems };
 }
 

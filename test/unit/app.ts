@@ -124,6 +124,7 @@ t.test('health: a run that never answered has its start period before failures c
   t.same(parseHealthCheck({ url: 'http://x/' }, 'h').check?.startPeriodS, 30, '30 s unless set');
   t.same(parseHealthCheck({ url: 'http://x/', startPeriodS: 0 }, 'h').check?.startPeriodS, 0, '0: none, as Docker\'s default');
   t.match(parseHealthCheck({ url: 'http://x/', startPeriodS: -1 }, 'h').problems, [/startPeriodS: -1 must be an integer from 0 to 3600/]);
+  t.same(parseHealthCheck({ url: 'http://x/', startPeriod: 5 }, 'h').problems, ['h.startPeriod: unknown'], 'a misspelt setting is named');
 });
 
 t.test('the HTTP probe: 2xx and 3xx are healthy, errors and slow answers are not', async (t) => {
