@@ -140,12 +140,35 @@ export function deviceAliases(sysfs = '/sys'): string[] {
   return [...aliases].filter(Boolean);
 }
 
-/** Network drivers: nothing before ready needs them (the network starts after), so the boot's coldplug leaves them to the hotplug's first look. */
-export const isNetworkDriver = (path: string) => path.startsWith('kernel/drivers/net/');
+/** What a coldplug leaves for a later one: devices by their modalias, modules by their file below the modules folder. */
+export interface Deferral {
+  device(modalias: string): boolean;
+  module(path: string): boolean;
+}
+
+/**
+ * A PCI device of class 02 (network controller) or 0d (wireless), from its
+ * modalias (`pci:v…d…sv…sd…bc02sc00i00`; the hex digits are capitals, so
+ * `bc` is only ever the key).
+ */
+export function isNetworkDevice(modalias: string): boolean {
+  if (!modalias.startsWith('pci:')) return false;
+  const at = modalias.lastIndexOf('bc');
+  const base = at < 0 ? '' : modalias.slice(at + 2, at + 4);
+  return base === '02' || base === '0D';
+}
+
+/**
+ * The network's devices and drivers: nothing before ready needs them (the
+ * network starts after), so the boot's coldplug leaves them to the hotplug's
+ * first look. Devices too, not only their drivers: a bus driver that only a
+ * NIC asks for (virtio_pci for QEMU's virtio-net) would make ready wait for
+ * its probe.
+ */
+export const NETWORK: Deferral = { device: isNetworkDevice, module: (path) => path.startsWith('kernel/drivers/net/') };
 
 export interface ColdplugOptions {
-  /** Modules (by their file below the modules folder) to leave for a later coldplug. */
-  defer?: (path: string) => boolean;
+  defer?: Deferral;
 }
 
 export class ModuleLoader {
@@ -225,7 +248,8 @@ export class ModuleLoader {
   async coldplug({ defer }: ColdplugOptions = {}, sysfs = '/sys'): Promise<number> {
     let total = 0;
     for (;;) {
-      const wanted = new Set(deviceAliases(sysfs).flatMap((alias) => modulesFor(alias, this.index)));
+      const devices = deviceAliases(sysfs).filter((alias) => !defer?.device(alias));
+      const wanted = new Set(devices.flatMap((alias) => modulesFor(alias, this.index)));
       const loaded = await this.loadAll([...wanted].filter((module) => !(defer && isDeferred(this.index, module, defer))));
       total += loaded;
       if (loaded === 0) return total;
@@ -233,7 +257,7 @@ export class ModuleLoader {
   }
 }
 
-const isDeferred = (index: ModuleIndex, module: string, defer: (path: string) => boolean) => {
+const isDeferred = (index: ModuleIndex, module: string, defer: Deferral) => {
   const entry = index.deps.get(module);
-  return entry !== undefined && defer(entry.path);
+  return entry !== undefined && defer.module(entry.path);
 };

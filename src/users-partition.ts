@@ -5,14 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { listBlockDevices, matchesSpec, type BlockDevice } from './blockdev';
 import type { Config } from './config';
 import type { Log } from './log';
-import { isNetworkDriver, type ModuleLoader } from './modules';
+import { NETWORK, type ModuleLoader } from './modules';
 import { MS, type Sys } from './sys';
 import { checkFilesystem } from './fsck';
 
 const POLL_MS = 250;
 
-/** The drivers the devices ask for, but the network's: nothing before ready needs those (the hotplug's first look loads them). */
-export const loadBootDrivers = (loader: ModuleLoader) => loader.coldplug({ defer: isNetworkDriver });
+/** The drivers the devices ask for, but the network's devices and drivers: nothing before ready needs those (the hotplug's first look loads them). */
+export const loadBootDrivers = (loader: ModuleLoader) => loader.coldplug({ defer: NETWORK });
 
 /** Looks for the partition as the drivers (`drivers`: those already loading) bring up devices, until found or nodeos.rootwait passes. */
 export async function findUsersPartition(config: Config, loader: ModuleLoader, log: Log, drivers: Promise<unknown>): Promise<BlockDevice | undefined> {

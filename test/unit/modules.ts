@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { depmodFiles, readModinfo, resolveModules, type ModuleInfo } from '../../build/modules';
 import { fakeSys, memoryLog } from '../fixtures/fake-sys';
-import { ModuleLoader, isNetworkDriver, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
+import { ModuleLoader, NETWORK, isNetworkDevice, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
   const re = globToRegExp('pci:v00001AF4d*sv*sd*bc*sc*i*');
@@ -74,7 +74,12 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
     sys: {
       bus: {
         virtio: { devices: { virtio0: { modalias: 'virtio:d00000001v00001AF4\n' }, virtio1: { modalias: 'virtio:d00000002v00001AF4\n' } } },
-        pci: { devices: { '0000:00:04.0': { modalias: 'pci:v00001AF4d00001000\n' } } },
+        pci: {
+          devices: {
+            '0000:00:03.0': { modalias: 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00\n' }, // the NIC
+            '0000:00:04.0': { modalias: 'pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00\n' }, // the disk
+          },
+        },
       },
     },
   });
@@ -101,7 +106,7 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
     },
   };
   const loader = new ModuleLoader(sys, memoryLog(), join(dir, 'modules'));
-  const booting = loader.coldplug({ defer: isNetworkDriver }, join(dir, 'sys'));
+  const booting = loader.coldplug({ defer: NETWORK }, join(dir, 'sys'));
   const asked = loader.load('nodeos_test_failover');
   t.equal(await booting, 2, 'the bus and the disk driver');
   t.equal(await asked, true);
@@ -114,8 +119,34 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
   events.length = 0;
   t.equal(await loader.coldplug({}, join(dir, 'sys')), 1, 'later, the network driver');
   t.same(events, ['start nodeos_test_net', 'end nodeos_test_net']);
-  t.ok(isNetworkDriver('kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko.xz'));
-  t.notOk(isNetworkDriver('kernel/drivers/usb/storage/usb-storage.ko.xz'));
+  t.ok(NETWORK.module('kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko.xz'));
+  t.notOk(NETWORK.module('kernel/drivers/usb/storage/usb-storage.ko.xz'));
+});
+
+t.test('coldplug: a bus driver that only a NIC asks for is left for later too', async (t) => {
+  const dir = t.testdir({
+    modules: {},
+    sys: { bus: { pci: { devices: { '0000:00:03.0': { modalias: 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00\n' } } } } },
+  });
+  const graph: ModuleInfo[] = [info('nodeos_test_nicbus', 'kernel/drivers/virtio/nodeos_test_nicbus.ko', ['pci:v00001AF4d*'], [])];
+  const { dep, alias, softdep } = depmodFiles(graph);
+  for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(dir, 'modules', name), text);
+  const loaded: string[] = [];
+  const sys = {
+    ...fakeSys(),
+    finitModules: async (modules: [string, string, number][]) => {
+      loaded.push(...modules.map(([path]) => path.split('/').pop()!));
+      return modules.map((): [null, number] => [null, 1]);
+    },
+  };
+  const loader = new ModuleLoader(sys, memoryLog(), join(dir, 'modules'));
+  t.equal(await loader.coldplug({ defer: NETWORK }, join(dir, 'sys')), 0, 'the boot waits for no driver');
+  t.equal(await loader.coldplug({}, join(dir, 'sys')), 1, 'the hotplug\'s first look loads it');
+  t.same(loaded, ['nodeos_test_nicbus.ko']);
+  t.ok(isNetworkDevice('pci:v00008086d000010D3sv00008086sd00000000bc02sc00i00'), 'an Ethernet controller');
+  t.ok(isNetworkDevice('pci:v00008086d00002723sv00008086sd00000084bc0Dsc80i00'), 'class 0d, wireless');
+  t.notOk(isNetworkDevice('pci:v00001AF4d00001001sv00001AF4sd00000002bc01sc00i00'), 'a disk');
+  t.notOk(isNetworkDevice('virtio:d00000001v00001AF4'), 'not PCI: its driver\'s path decides');
 });
 
 /** A minimal ELF64 with a section-name table and a .modinfo section holding `fields`. */
