@@ -1,8 +1,9 @@
 // Network benchmark, guest times from the kernel's own timestamps: a link's
 // first DHCP line to its lease; Run /init → ready with a NIC, with the same
 // NIC and nodeos.net=off, and without a NIC. PID 1's networking must not hold
-// up ready (target: with / net=off ≤ 1.02); the NIC's driver is loaded either
-// way, and what it costs shows against the boot without one. Then one boot
+// up ready (target: with / net=off ≤ 1.02); the NIC and its drivers (its
+// bus's too) wait for the hotplug's first look after ready either way, so the
+// boot without one shows whether anything of it is left before. Then one boot
 // where a user runs `npm install` of the test fixture (a package with a
 // dependency and a bin) from a registry on the host's loopback, timed inside.
 import { mkdtempSync, rmSync } from 'node:fs';
