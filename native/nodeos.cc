@@ -234,6 +234,59 @@ Napi::Value FinitModules(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// readSysfs([path, …]) → Promise<(string | null)[]>: sysfs attributes, each
+// at most a page (one read gives the whole), in one job on libuv's thread
+// pool. The kernel's first look at a device's files is slow on an emulated
+// CPU (2 ms a file under TCG); here it runs beside PID 1's loop. null: the
+// file is not there (most devices have no modalias) or could not be read.
+class ReadSysfsWork : public Napi::AsyncWorker {
+ public:
+  ReadSysfsWork(Napi::Env env, std::vector<std::string> paths)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), paths_(std::move(paths)), texts_(paths_.size()) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    std::vector<char> page(sysconf(_SC_PAGESIZE));
+    for (size_t i = 0; i < paths_.size(); i++) {
+      int fd = open(paths_[i].c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;
+      ssize_t n = read(fd, page.data(), page.size());
+      close(fd);
+      if (n >= 0) texts_[i] = std::string(page.data(), n);
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    Napi::Array results = Napi::Array::New(env, texts_.size());
+    for (size_t i = 0; i < texts_.size(); i++) results.Set(i, texts_[i] ? Napi::Value(Napi::String::New(env, *texts_[i])) : env.Null());
+    deferred_.Resolve(results);
+  }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::vector<std::string> paths_;
+  std::vector<std::optional<std::string>> texts_;
+};
+
+Napi::Value ReadSysfs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const char* usage = "readSysfs([path, …])";
+  if (info.Length() < 1 || !info[0].IsArray()) return ThrowType(env, usage);
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<std::string> paths;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsString()) return ThrowType(env, usage);
+    paths.push_back(item.As<Napi::String>());
+  }
+  auto* work = new ReadSysfsWork(env, std::move(paths));
+  Napi::Promise promise = work->Promise();
+  work->Queue();  // deleted by node-addon-api once OnOK has run
+  return promise;
+}
+
 // unshare(flags)
 Napi::Value Unshare(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -693,6 +746,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("killAll", Napi::Function::New(env, KillAll, "killAll"));
   exports.Set("sethostname", Napi::Function::New(env, Sethostname, "sethostname"));
   exports.Set("finitModules", Napi::Function::New(env, FinitModules, "finitModules"));
+  exports.Set("readSysfs", Napi::Function::New(env, ReadSysfs, "readSysfs"));
   exports.Set("unshare", Napi::Function::New(env, Unshare, "unshare"));
   exports.Set("prctl", Napi::Function::New(env, Prctl, "prctl"));
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));

@@ -110,9 +110,14 @@ export function readModuleIndex(dir: string): ModuleIndex {
   };
 }
 
-/** Every modalias in sysfs, one per device, read through /sys/bus/<bus>/devices. */
-export function deviceAliases(sysfs = '/sys'): string[] {
-  const aliases = new Set<string>();
+/**
+ * Every modalias in sysfs, one per device, read through /sys/bus/<bus>/devices:
+ * the folders are listed here, the files read on the thread pool (most
+ * devices have none: ACPI's, memory blocks, clock events), while PID 1's
+ * loop goes on with the boot.
+ */
+export async function deviceAliases(sys: Pick<Sys, 'readSysfs'>, sysfs = '/sys'): Promise<string[]> {
+  const paths: string[] = [];
   let buses: string[] = [];
   try {
     buses = readdirSync(`${sysfs}/bus`);
@@ -120,24 +125,14 @@ export function deviceAliases(sysfs = '/sys'): string[] {
     return [];
   }
   for (const bus of buses) {
-    let devices: string[] = [];
     try {
-      devices = readdirSync(`${sysfs}/bus/${bus}/devices`);
+      for (const device of readdirSync(`${sysfs}/bus/${bus}/devices`)) paths.push(`${sysfs}/bus/${bus}/devices/${device}/modalias`);
     } catch {
-      continue;
-    }
-    for (const device of devices) {
-      const path = `${sysfs}/bus/${bus}/devices/${device}/modalias`;
-      // Most devices have none (ACPI's, memory blocks, clock events): looking is far cheaper than the exception of a failed read.
-      if (!existsSync(path)) continue;
-      try {
-        aliases.add(readFileSync(path, 'utf8').trim());
-      } catch {
-        // Gone since (unplugged): nothing to load for it.
-      }
+      // A bus without devices.
     }
   }
-  return [...aliases].filter(Boolean);
+  const texts = await sys.readSysfs(paths);
+  return [...new Set(texts.map((text) => text?.trim()))].filter((alias): alias is string => Boolean(alias));
 }
 
 /** What a coldplug leaves for a later one: devices by their modalias, modules by their file below the modules folder. */
@@ -248,7 +243,7 @@ export class ModuleLoader {
   async coldplug({ defer }: ColdplugOptions = {}, sysfs = '/sys'): Promise<number> {
     let total = 0;
     for (;;) {
-      const devices = deviceAliases(sysfs).filter((alias) => !defer?.device(alias));
+      const devices = (await deviceAliases(this.sys, sysfs)).filter((alias) => !defer?.device(alias));
       const wanted = new Set(devices.flatMap((alias) => modulesFor(alias, this.index)));
       const loaded = await this.loadAll([...wanted].filter((module) => !(defer && isDeferred(this.index, module, defer))));
       total += loaded;

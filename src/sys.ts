@@ -26,6 +26,11 @@ export interface Sys {
    * loop runs): each module's error (null when it loaded) and ms.
    */
   finitModules(modules: [path: string, params: string, flags: number][]): Promise<[NodeJS.ErrnoException | null, number][]>;
+  /**
+   * sysfs attributes (each a page at most), read in one job on libuv's thread
+   * pool: each text, or null where the file is not there or unreadable.
+   */
+  readSysfs(paths: string[]): Promise<(string | null)[]>;
   unshare(flags: number): void;
   /** The kernel's uevents (NETLINK_KOBJECT_UEVENT) on Node's loop: each message, or null when some were lost; returns stop. */
   ueventListen(callback: (message: Buffer | null) => void): () => void;

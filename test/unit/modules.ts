@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { depmodFiles, readModinfo, resolveModules, type ModuleInfo } from '../../build/modules';
 import { fakeSys, memoryLog } from '../fixtures/fake-sys';
+import { sys } from '../../src/sys';
 import { ModuleLoader, NETWORK, isNetworkDevice, deviceAliases, globToRegExp, modulesFor, parseModulesAlias, parseModulesDep, parseModulesSoftdep, softdepsBefore, type ModuleIndex } from '../../src/modules';
 
 t.test('modalias globs', async (t) => {
@@ -56,16 +57,18 @@ t.test('softdep lines: only what loads before counts', async (t) => {
   t.same([...parseModulesSoftdep('softdep ext4 pre: crc32c_generic crc32c-intel post: x\nsoftdep broken\n').entries()], [['ext4', ['crc32c_generic', 'crc32c_intel']]]);
 });
 
-t.test('device aliases come from /sys/bus/*/devices/*/modalias', async (t) => {
-  const sys = t.testdir({
+t.test('device aliases come from /sys/bus/*/devices/*/modalias, read by the addon on the thread pool', async (t) => {
+  const sysfs = t.testdir({
     bus: {
-      pci: { devices: { '0000:00:04.0': { modalias: 'pci:v00001AF4d00001001\n' }, '0000:00:00.0': {} } },
-      virtio: { devices: { virtio0: { modalias: 'virtio:d00000002v00001AF4\n' } } },
+      pci: { devices: { '0000:00:04.0': { modalias: 'pci:v00001AF4d00001001\n' }, '0000:00:00.0': {}, '0000:00:05.0': { modalias: 'pci:v00001AF4d00001001\n' } } },
+      virtio: { devices: { virtio0: { modalias: 'virtio:d00000002v00001AF4\n' }, virtio1: { modalias: '\n' } } },
       empty: {},
     },
   });
-  t.same(deviceAliases(sys).sort(), ['pci:v00001AF4d00001001', 'virtio:d00000002v00001AF4']);
-  t.same(deviceAliases(join(sys, 'missing')), []);
+  t.same((await deviceAliases(sys(), sysfs)).sort(), ['pci:v00001AF4d00001001', 'virtio:d00000002v00001AF4'], 'each once; none for a device without one, or with an empty one');
+  t.same(await deviceAliases(sys(), join(sysfs, 'missing')), []);
+  t.same(await sys().readSysfs([join(sysfs, 'bus/virtio/devices/virtio0/modalias'), join(sysfs, 'none'), sysfs]), ['virtio:d00000002v00001AF4\n', null, null], 'the text; null where there is none, or it cannot be read (a folder)');
+  t.throws(() => (sys() as unknown as { readSysfs(x: unknown): unknown }).readSysfs([42]), TypeError);
 });
 
 t.test('coldplug: one job per look (what each module needs first), one job at a time; network drivers left for later when asked', async (t) => {
@@ -94,12 +97,15 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
   const { dep, alias, softdep } = depmodFiles(graph);
   for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(dir, 'modules', name), text);
   const events: string[] = [];
+  let jobStarted = () => {};
+  const started = new Promise<void>((resolve) => (jobStarted = resolve));
   const sys = {
     ...fakeSys(),
     // The slow one first: a load that waited for nothing would end before it.
     finitModules: async (modules: [string, string, number][]) => {
       const names = modules.map(([path]) => path.split('/').pop()!.replace('.ko', ''));
       events.push(`start ${names.join(' ')}`);
+      jobStarted();
       await new Promise((resolve) => setTimeout(resolve, names.includes('nodeos_test_ring') ? 30 : 1));
       events.push(`end ${names.join(' ')}`);
       return modules.map((): [null, number] => [null, 1]);
@@ -107,6 +113,7 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
   };
   const loader = new ModuleLoader(sys, memoryLog(), join(dir, 'modules'));
   const booting = loader.coldplug({ defer: NETWORK }, join(dir, 'sys'));
+  await started; // the look itself is read first, on the thread pool
   const asked = loader.load('nodeos_test_failover');
   t.equal(await booting, 2, 'the bus and the disk driver');
   t.equal(await asked, true);
