@@ -13,8 +13,13 @@ import { MODULE_INIT, type Sys } from './sys';
 export interface ModuleIndex {
   /** module → its file (below the modules folder) and every module it needs */
   deps: Map<string, { path: string; needs: string[] }>;
-  /** `prefix`: the pattern's literal start, looked at first: most devices match no pattern, and a regular expression's first run costs a compile. */
-  aliases: { prefix: string; pattern: RegExp; module: string }[];
+  /**
+   * `prefix`: the glob's literal start, looked at first: most devices match
+   * no pattern. Its regular expression is made the first time a modalias
+   * starts with it: a PC kernel's index has thousands, and each costs a
+   * parse, on an emulated CPU, before the first driver could load.
+   */
+  aliases: { prefix: string; glob: string; pattern?: RegExp; module: string }[];
   /** module → modules to load before it if they can be (ext4 → crc32c), but that it does not link against */
   softdeps: Map<string, string[]>;
   builtin: Set<string>;
@@ -77,7 +82,7 @@ export function parseModulesAlias(text: string): ModuleIndex['aliases'] {
   const aliases: ModuleIndex['aliases'] = [];
   for (const line of text.split('\n')) {
     const [keyword, pattern, module] = words(line);
-    if (keyword === 'alias' && pattern && module) aliases.push({ prefix: literalStart(pattern), pattern: globToRegExp(pattern), module: nameOf(module) });
+    if (keyword === 'alias' && pattern && module) aliases.push({ prefix: literalStart(pattern), glob: pattern, module: nameOf(module) });
   }
   return aliases;
 }
@@ -97,7 +102,7 @@ export function parseModulesSoftdep(text: string): ModuleIndex['softdeps'] {
 }
 
 export function modulesFor(modalias: string, index: ModuleIndex): string[] {
-  return [...new Set(index.aliases.filter((a) => modalias.startsWith(a.prefix) && a.pattern.test(modalias)).map((a) => a.module))];
+  return [...new Set(index.aliases.filter((a) => modalias.startsWith(a.prefix) && (a.pattern ??= globToRegExp(a.glob)).test(modalias)).map((a) => a.module))];
 }
 
 export function readModuleIndex(dir: string): ModuleIndex {

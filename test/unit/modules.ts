@@ -46,8 +46,16 @@ t.test('module names from compressed files, dashes as underscores', async (t) =>
   const deps = parseModulesDep('kernel/drivers/char/hw_random/virtio-rng.ko.zst: kernel/drivers/virtio/virtio.ko.xz kernel/lib/kobject-uevent.ko\n');
   t.same([...deps.keys()], ['virtio_rng']);
   t.same(deps.get('virtio_rng')?.needs, ['virtio', 'kobject_uevent']);
-  const [alias] = parseModulesAlias('alias acpi*:PNP0A0[38]:* pci_root\n');
-  t.equal(alias.prefix, 'acpi', 'a pattern is looked at from its literal start');
+  const index = { deps: new Map(), softdeps: new Map(), builtin: new Set<string>(), aliases: parseModulesAlias('alias acpi*:PNP0A0[38]:* pci_root\nalias usb:v0403p6001d0[4-5]*dc* ftdi_sio\n') };
+  const [acpi, usb] = index.aliases;
+  t.equal(acpi.prefix, 'acpi', 'a pattern is looked at from its literal start');
+  t.same(modulesFor('pci:v00001AF4d00001001', index), []);
+  t.equal(acpi.pattern, undefined, 'its regular expression made only once a modalias starts with it');
+  t.same(modulesFor('acpi:PNP0A08:', index), ['pci_root']);
+  t.same(modulesFor('acpi:PNP0A05:', index), []);
+  t.ok(acpi.pattern, 'and kept');
+  t.same(modulesFor('usb:v0403p6001d0500dc00', index), ['ftdi_sio'], 'classes with ranges');
+  t.equal(usb.glob, 'usb:v0403p6001d0[4-5]*dc*');
 });
 
 t.test('softdep lines: only what loads before counts', async (t) => {
