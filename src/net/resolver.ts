@@ -1,8 +1,8 @@
 // Name resolution for the whole system: /etc/resolv.conf and /etc/hosts are
 // symlinks in the read-only system into NET_DIR, a tmpfs folder that PID 1
 // rewrites (atomically) and every user sees read-only. Node reads
-// resolv.conf once, at start: PID 1 tells its own resolver with setServers.
-import { setServers } from 'node:dns';
+// resolv.conf once, when its resolver is made: PID 1 tells its own with
+// setServers, and requires node:dns only once there is something to tell.
 import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../atomic-write';
 import { join } from 'node:path';
@@ -22,6 +22,8 @@ export function hostsFile(hostname: string): string {
 
 export class Resolver {
   private current = '';
+  /** PID 1's own resolver has been given servers (until then it has loopback, as resolv.conf had none). */
+  private told = false;
 
   constructor(private readonly dir = NET_DIR) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
@@ -37,8 +39,10 @@ export class Resolver {
     if (text === this.current) return false;
     this.current = text;
     writeAtomic(join(this.dir, 'resolv.conf'), text);
+    if (!servers.length && !this.told) return true; // nothing to tell: node:dns stays off the boot path
     // An empty list would leave Node's resolver on its stale servers; loopback answers nothing, quickly.
-    setServers(servers.length ? [...servers] : ['127.0.0.1']);
+    (require('node:dns') as typeof import('node:dns')).setServers(servers.length ? [...servers] : ['127.0.0.1']);
+    this.told = true;
     return true;
   }
 }

@@ -18,6 +18,8 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   await pid1.expect('nodeos> ', BOOT_MS);
 
   t.equal(await pid1.value('process.pid'), 1, 'runs as PID 1');
+  // Loopback only, no name server: nothing has needed Node's resolver (c-ares), so it was not loaded.
+  t.notOk(await pid1.value("process.moduleLoadList.includes('NativeModule dns')"), 'node:dns waits for a name server');
   t.equal(await pid1.value("require('os').hostname()"), 'ns-test', 'hostname from nodeos.hostname=');
   const targets = await pid1.value<string[]>('mounts().map((m) => m.target)');
   for (const target of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp']) t.ok(targets.includes(target), `${target} is mounted`);

@@ -3,7 +3,10 @@
 import t from 'tap';
 import { parseSntpReply, readTimestamp, sntpRequest, writeTimestamp } from '../../src/net/sntp';
 import { parseRoutes } from '../../src/net/links';
-import { hostsFile, resolvConf } from '../../src/net/resolver';
+import { hostsFile, resolvConf, Resolver } from '../../src/net/resolver';
+import { getServers } from 'node:dns';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseEnvironmentFile } from '../../src/net/proxy';
 import { netArgs } from '../../build/qemu';
 
@@ -71,6 +74,21 @@ t.test('the route table from /proc/net/route', async (t) => {
 t.test('resolv.conf and hosts', async (t) => {
   t.equal(resolvConf(['10.0.2.3', '1.1.1.1'], ['lan']).split('\n').slice(1).join('\n'), 'nameserver 10.0.2.3\nnameserver 1.1.1.1\nsearch lan\n');
   t.match(hostsFile('kiosk'), /^127\.0\.0\.1\tlocalhost\n::1\tlocalhost.*\n127\.0\.1\.1\tkiosk\n$/);
+});
+
+t.test("PID 1's own resolver: told from the first servers on, left as it started before", async (t) => {
+  const dir = t.testdir({});
+  const resolver = new Resolver(dir);
+  const started = getServers();
+  t.equal(resolver.update([], []), true);
+  t.notMatch(readFileSync(join(dir, 'resolv.conf'), 'utf8'), /nameserver/, 'resolv.conf written, without servers');
+  t.same(getServers(), started, 'nothing to tell yet');
+  t.equal(resolver.update(['10.0.2.3'], []), true);
+  t.same(getServers(), ['10.0.2.3']);
+  t.match(readFileSync(join(dir, 'resolv.conf'), 'utf8'), /^nameserver 10\.0\.2\.3$/m);
+  t.equal(resolver.update(['10.0.2.3'], []), false, 'the same again: nothing done');
+  t.equal(resolver.update([], []), true);
+  t.same(getServers(), ['127.0.0.1'], 'servers gone: loopback, not the stale ones');
 });
 
 t.test('the system environment file takes proxy settings only', async (t) => {
