@@ -79,6 +79,12 @@ t.test('device aliases come from /sys/bus/*/devices/*/modalias, read by the addo
   t.throws(() => (sys() as unknown as { readSysfs(x: unknown): unknown }).readSysfs([42]), TypeError);
 });
 
+/** depmod's index files for a module graph, into a modules folder. */
+function writeIndex(modules: string, graph: ModuleInfo[]): void {
+  const { dep, alias, softdep } = depmodFiles(graph);
+  for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(modules, name), text);
+}
+
 t.test('coldplug: one job per look (what each module needs first), one job at a time; network drivers left for later when asked', async (t) => {
   const dir = t.testdir({
     modules: {},
@@ -102,8 +108,7 @@ t.test('coldplug: one job per look (what each module needs first), one job at a 
     info('nodeos_test_failover', 'kernel/net/core/nodeos_test_failover.ko', [], []),
     info('nodeos_test_net', 'kernel/drivers/net/nodeos_test_net.ko', ['virtio:d00000001v*'], ['nodeos_test_failover', 'nodeos_test_ring']),
   ];
-  const { dep, alias, softdep } = depmodFiles(graph);
-  for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(dir, 'modules', name), text);
+  writeIndex(join(dir, 'modules'), graph);
   const events: string[] = [];
   let jobStarted = () => {};
   const started = new Promise<void>((resolve) => (jobStarted = resolve));
@@ -144,8 +149,7 @@ t.test('coldplug: a bus driver that only a NIC asks for is left for later too', 
     sys: { bus: { pci: { devices: { '0000:00:03.0': { modalias: 'pci:v00001AF4d00001000sv00001AF4sd00000001bc02sc00i00\n' } } } } },
   });
   const graph: ModuleInfo[] = [info('nodeos_test_nicbus', 'kernel/drivers/virtio/nodeos_test_nicbus.ko', ['pci:v00001AF4d*'], [])];
-  const { dep, alias, softdep } = depmodFiles(graph);
-  for (const [name, text] of Object.entries({ 'modules.dep': dep, 'modules.alias': alias, 'modules.softdep': softdep, 'modules.builtin': '' })) writeFileSync(join(dir, 'modules', name), text);
+  writeIndex(join(dir, 'modules'), graph);
   const loaded: string[] = [];
   const sys = {
     ...fakeSys(),
