@@ -152,13 +152,29 @@ Napi::Value Sethostname(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// A job for libuv's thread pool that settles a promise: Start() queues it and
+// returns the promise; node-addon-api deletes the job once it has settled.
+class PromiseWork : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWork(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Start() {
+    Napi::Promise promise = deferred_.Promise();
+    Queue();
+    return promise;
+  }
+
+ protected:
+  Napi::Promise::Deferred deferred_;
+};
+
 // finitModules([[path, params, flags], …]) → Promise<[Error | null, ms][]>: each
 // module in turn, on libuv's thread pool (the kernel runs a module's init, a
 // driver probing its devices, often for a hundred milliseconds or more, in
 // the calling thread, and PID 1's loop has other work meanwhile). One job
 // for a module and what it needs: no turn of PID 1's loop between them. A
 // failure is that module's result; the next is still tried, as one at a time.
-class FinitModulesWork : public Napi::AsyncWorker {
+class FinitModulesWork : public PromiseWork {
  public:
   struct Module {
     std::string path, params;
@@ -169,9 +185,7 @@ class FinitModulesWork : public Napi::AsyncWorker {
   };
 
   FinitModulesWork(Napi::Env env, std::vector<Module> modules)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), modules_(std::move(modules)) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
+      : PromiseWork(env), modules_(std::move(modules)) {}
 
   void Execute() override {
     for (Module& m : modules_) {
@@ -211,7 +225,6 @@ class FinitModulesWork : public Napi::AsyncWorker {
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::vector<Module> modules_;
 };
 
@@ -228,10 +241,7 @@ Napi::Value FinitModules(const Napi::CallbackInfo& info) {
     if (entry.Length() < 3 || !entry.Get(0u).IsString() || !entry.Get(1u).IsString() || !entry.Get(2u).IsNumber()) return ThrowType(env, usage);
     modules.push_back({entry.Get(0u).As<Napi::String>(), entry.Get(1u).As<Napi::String>(), entry.Get(2u).As<Napi::Number>().Int32Value()});
   }
-  auto* work = new FinitModulesWork(env, std::move(modules));
-  Napi::Promise promise = work->Promise();
-  work->Queue();  // deleted by node-addon-api once OnOK has run
-  return promise;
+  return (new FinitModulesWork(env, std::move(modules)))->Start();
 }
 
 // readSysfs([path, …]) → Promise<(string | null)[]>: sysfs attributes, each
@@ -239,12 +249,9 @@ Napi::Value FinitModules(const Napi::CallbackInfo& info) {
 // pool. The kernel's first look at a device's files is slow on an emulated
 // CPU (2 ms a file under TCG); here it runs beside PID 1's loop. null: the
 // file is not there (most devices have no modalias) or could not be read.
-class ReadSysfsWork : public Napi::AsyncWorker {
+class ReadSysfsWork : public PromiseWork {
  public:
-  ReadSysfsWork(Napi::Env env, std::vector<std::string> paths)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), paths_(std::move(paths)), texts_(paths_.size()) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
+  ReadSysfsWork(Napi::Env env, std::vector<std::string> paths) : PromiseWork(env), paths_(std::move(paths)), texts_(paths_.size()) {}
 
   void Execute() override {
     std::vector<char> page(sysconf(_SC_PAGESIZE));
@@ -265,7 +272,6 @@ class ReadSysfsWork : public Napi::AsyncWorker {
   }
 
  private:
-  Napi::Promise::Deferred deferred_;
   std::vector<std::string> paths_;
   std::vector<std::optional<std::string>> texts_;
 };
@@ -281,10 +287,7 @@ Napi::Value ReadSysfs(const Napi::CallbackInfo& info) {
     if (!item.IsString()) return ThrowType(env, usage);
     paths.push_back(item.As<Napi::String>());
   }
-  auto* work = new ReadSysfsWork(env, std::move(paths));
-  Napi::Promise promise = work->Promise();
-  work->Queue();  // deleted by node-addon-api once OnOK has run
-  return promise;
+  return (new ReadSysfsWork(env, std::move(paths)))->Start();
 }
 
 // unshare(flags)
