@@ -1,4 +1,8 @@
 // npm run build: type-check, bundle PID 1 and the CLI with esbuild, build the addon.
+// The type-check is TypeScript 7's compiler (typescript-native: the same
+// checks, compiled to native code), about five times faster than TypeScript
+// 5's: it parses 80 000 lines of declarations at every rebuild. tap still
+// runs the tests through TypeScript 5 (ts-node needs its JavaScript API).
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -36,9 +40,9 @@ const shellOnly = {
 };
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define, external: ['blessed'] };
 
-// The type-check, most of a rebuild's time, runs beside the bundling; the addon's build needs the CLI's bundle.
+// The type-check runs beside the bundling; the addon's build needs the CLI's bundle.
 await Promise.all([
-  run('type-check', ['node_modules/typescript/bin/tsc', '-p', '.']),
+  run('type-check', ['node_modules/typescript-native/bin/tsc', '-p', '.']),
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
   // ssh2's optional native helpers are left out: it falls back on node:crypto without them.
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
