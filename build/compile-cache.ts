@@ -47,6 +47,17 @@ export function compileCacheEntries(inputs: CacheInputs): CpioEntry[] {
   return treeEntries(kept, `${SYSTEM_DIR}/${COMPILE_CACHE_DIR}`);
 }
 
+/**
+ * The node option in /init's #! line: the kernel (or a container engine)
+ * runs node with it, as one argument. V8 keys its cache by its flags, so
+ * the cache is made with it too.
+ */
+export function shebangOption(script: Buffer): string[] {
+  const line = script.subarray(0, script.indexOf('\n')).toString();
+  const option = /^#!\s*\S+\s+(.*\S)/.exec(line)?.[1];
+  return option ? [option] : [];
+}
+
 function make(inputs: CacheInputs, runner: string[], kept: string): void {
   const dir = mkdtempSync(join(tmpdir(), 'nodeos-compile-cache-'));
   try {
@@ -54,7 +65,7 @@ function make(inputs: CacheInputs, runner: string[], kept: string): void {
     writeFileSync(join(dir, INIT_FILE), inputs.init);
     try {
       // env -i: no NODE_OPTIONS or NODE_COMPILE_CACHE of ours may change what V8 makes.
-      execFileSync('env', ['-i', ...runner, inputs.node, join(dir, BOOT_FILE)], { stdio: 'pipe', timeout: 300_000 });
+      execFileSync('env', ['-i', ...runner, inputs.node, ...shebangOption(inputs.boot), join(dir, BOOT_FILE)], { stdio: 'pipe', timeout: 300_000 });
     } catch {
       // Expected: the bundle refuses to run unless it is PID 1 (exit 1), once its modules are loaded.
     }

@@ -82,7 +82,8 @@ export function imageConfig(arch: string, diffIds: readonly string[], history: r
     architecture: archInfo(arch).ociArch,
     os: 'linux',
     config: {
-      Entrypoint: ['/bin/node', `/${BOOT_PATH}`],
+      // /init itself, run through its #! line as the kernel runs it: the same node options (src/boot.ts).
+      Entrypoint: [`/${BOOT_PATH}`],
       Env: ['PATH=/usr/bin:/bin', `${PLATFORM_ENV}=${CONTAINER}`],
       WorkingDir: '/',
       StopSignal: 'SIGTERM',

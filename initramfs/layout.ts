@@ -109,6 +109,7 @@ const fromOurSources = (entry: CpioEntry) => entry.path.startsWith(`${SYSTEM_DIR
  */
 export function initramfsArchives(inputs: InitramfsInputs): CpioEntry[][] {
   const entries = initramfsEntries(inputs);
-  const ours = entries.filter((e) => e.type !== 'dir' && fromOurSources(e));
+  // Folders too: the compile cache's is named for node's version and V8 flags, which must not make the large one new.
+  const ours = entries.filter(fromOurSources);
   return [entries.filter((e) => !ours.includes(e)), withParents(ours)];
 }

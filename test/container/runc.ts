@@ -42,7 +42,7 @@ t.test('skopeo reads the archive: name, entrypoint, marker, stop signal, labels,
   const { stdout } = await run('skopeo', ['inspect', '--config', `oci-archive:${archive}`]);
   const config = JSON.parse(stdout);
   t.equal(config.architecture, 'amd64');
-  t.same(config.config.Entrypoint, ['/bin/node', '/lib/nodeos/boot.js']);
+  t.same(config.config.Entrypoint, ['/lib/nodeos/boot.js'], 'boot.js through its #! line, as the kernel runs /init');
   t.ok(config.config.Env.includes('NODEOS_PLATFORM=container'));
   t.equal(config.config.StopSignal, 'SIGTERM');
   t.match(config.config.Labels, { 'org.opencontainers.image.version': tag, 'org.opencontainers.image.licenses': 'MIT', 'org.opencontainers.image.source': /^https:/ });

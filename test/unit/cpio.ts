@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
 import { cpioBuffer, withParents, type CpioEntry } from '../../initramfs/cpio';
-import { BOOT_PATH, INIT_PATH, initramfsEntries } from '../../initramfs/layout';
+import { BOOT_PATH, INIT_PATH, initramfsArchives, initramfsEntries } from '../../initramfs/layout';
 
 const sample: CpioEntry[] = withParents([
   { type: 'file', path: '/bin/node', mode: 0o755, data: Buffer.from('#!fake\n') },
@@ -103,4 +103,22 @@ t.test('the NodeOS layout: /init → the loader beside the bundle and its compil
   ]) {
     t.ok(listing.includes(expected), expected);
   }
+});
+
+t.test("two archives: the packages first, then all that our sources build, the compile cache's folders with it", async (t) => {
+  const [packages, ours] = initramfsArchives({
+    node: Buffer.from('node'),
+    libs: [],
+    sh: Buffer.from('sh'),
+    boot: Buffer.from('#!/bin/node\n'),
+    init: Buffer.from('bundle'),
+    compileCache: [
+      { type: 'dir', path: 'lib/nodeos/compile-cache/v24-x64-flags', mode: 0o755 },
+      { type: 'file', path: 'lib/nodeos/compile-cache/v24-x64-flags/1', mode: 0o644, data: Buffer.from('v8') },
+    ],
+  });
+  const paths = (entries: CpioEntry[]) => entries.map((e) => e.path);
+  t.ok(paths(packages).includes('bin/node'));
+  t.notOk(paths(packages).some((p) => p.startsWith('lib/nodeos/') || p === 'bin/sh'), 'nothing of ours in the first');
+  t.same(paths(ours), ['bin', 'bin/sh', 'lib', 'lib/nodeos', 'lib/nodeos/boot.js', 'lib/nodeos/compile-cache', 'lib/nodeos/compile-cache/v24-x64-flags', 'lib/nodeos/compile-cache/v24-x64-flags/1', 'lib/nodeos/init.js']);
 });
