@@ -46,8 +46,8 @@ await Promise.all([
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
   // ssh2's optional native helpers are left out: it falls back on node:crypto without them.
   build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
-  // /init: the compile cache on, then PID 1's bundle (loaded from beside it, never bundled into it).
-  build({ ...common, entryPoints: ['src/boot.ts'], outfile: 'dist/boot.js', banner: { js: '#!/bin/node' }, minify: true, external: ['./init.js'] }),
+  // /init: the compile cache on, then PID 1's bundle (loaded from beside it, never bundled into it); its #! option: src/boot.ts.
+  build({ ...common, entryPoints: ['src/boot.ts'], outfile: 'dist/boot.js', banner: { js: '#!/bin/node --optimize-for-size' }, minify: true, external: ['./init.js'] }),
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.
   build({ ...common, entryPoints: ['src/launch.ts'], outfile: 'dist/launch.js', minify: true, keepNames: true }),
   // A user's login session: the REPL as that user, on a console or over SSH.

@@ -20,6 +20,11 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   t.equal(await pid1.value('process.pid'), 1, 'runs as PID 1');
   // Loopback only, no name server: nothing has needed Node's resolver (c-ares), so it was not loaded.
   t.notOk(await pid1.value("process.moduleLoadList.includes('NativeModule dns')"), 'node:dns waits for a name server');
+  // PID 1 runs lean (src/boot.ts): its #! line's option, and no optimizing compilers, yet WebAssembly stays, so fetch works at its REPL.
+  t.same(await pid1.value('process.execArgv'), ['--optimize-for-size'], "/init's #! option");
+  const fetched = `new Promise((resolve, reject) => { const server = http.createServer((q, r) => r.end('fetched')).listen(0, '127.0.0.1', () =>
+      fetch('http://127.0.0.1:' + server.address().port).then((r) => r.text()).then(resolve, reject).finally(() => server.close())); })`;
+  t.equal(await pid1.value(fetched.replace(/\n\s*/g, ' ')), 'fetched', 'fetch (WebAssembly) works in PID 1');
   t.equal(await pid1.value("require('os').hostname()"), 'ns-test', 'hostname from nodeos.hostname=');
   const targets = await pid1.value<string[]>('mounts().map((m) => m.target)');
   for (const target of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp']) t.ok(targets.includes(target), `${target} is mounted`);
