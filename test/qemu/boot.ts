@@ -34,7 +34,7 @@ t.test('without a users partition: says what it searched, boots to the REPL as P
   t.equal(await guest.value('1+1'), 2);
   t.equal(await guest.value('process.stdin.isTTY && process.stdout.isTTY'), true, 'the console is a real TTY');
   t.equal(await guest.value("require('os').hostname()"), 'nodeos', 'default hostname');
-  t.match(await guest.value("ps().find((p) => p.pid === 1).command"), '/bin/node /init');
+  t.equal(await guest.value("ps().find((p) => p.pid === 1).command"), '/bin/node --optimize-for-size /init', "PID 1 is /init, run by node with its #! line's option");
   const targets = await guest.value<string[]>('mounts().map((m) => m.target)');
   for (const target of ['/proc', '/sys', '/dev', '/dev/pts', '/dev/shm', '/run', '/tmp']) t.ok(targets.includes(target), `${target} is mounted`);
   t.equal(await guest.value("child_process.execFileSync(process.execPath, ['-p', 'process.ppid'], { encoding: 'utf8' }).trim()"), '1', 'child_process works');
