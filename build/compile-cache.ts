@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CpioEntry } from '../initramfs/cpio';
 import { COMPILE_CACHE_DIR } from '../src/compile-cache';
+import { parseShebang } from '../src/node-script';
 import { BOOT_FILE, INIT_FILE, SYSTEM_DIR } from '../initramfs/layout';
 import { treeEntries } from './tree-entries';
 import { CACHE } from './paths';
@@ -53,9 +54,8 @@ export function compileCacheEntries(inputs: CacheInputs): CpioEntry[] {
  * the cache is made with it too.
  */
 export function shebangOption(script: Buffer): string[] {
-  const line = script.subarray(0, script.indexOf('\n')).toString();
-  const option = /^#!\s*\S+\s+(.*\S)/.exec(line)?.[1];
-  return option ? [option] : [];
+  const argument = parseShebang(script)?.argument;
+  return argument ? [argument] : [];
 }
 
 function make(inputs: CacheInputs, runner: string[], kept: string): void {
