@@ -31,7 +31,7 @@ import { DiskQuotas } from './quotas';
 import type { BlockDevice } from './blockdev';
 import type { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
-import { Clock, SAVED_CLOCK } from './clock';
+import { Clock, monotonicMs, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
@@ -46,7 +46,7 @@ let terminals: Terminal[] = [];
 let loadedMs = 0;
 
 function main(): void {
-  loadedMs = performance.now();
+  loadedMs = monotonicMs();
   refuseUnlessPid1(); // mounting over /dev and kill(-1) are for PID 1 only
   const exit = process.exit.bind(process); // a container's PID 1 ends by exiting: kept before it is refused to everyone else
   surviveErrors(); // an exception in PID 1 must not become a kernel panic
@@ -176,7 +176,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
     bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
   });
   handleSignals(power, machine.signals);
-  log.info(`ready in ${Math.round(performance.now())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
+  log.info(`ready in ${Math.round(monotonicMs())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
   if (users) ssh = startSsh(sys, config, users, auth); // after ready, before the banners show its key; ssh2 loads at the first connection
   consoles.start();
   useWinston(); // loaded now, off the boot path and after the prompt: until then lines go straight to their sinks

@@ -8,6 +8,7 @@ import type { Log } from './log';
 import { isBlockBacked, readMountinfo, type MountEntry } from './mountinfo';
 import { closeOwnFiles, listProcesses, mountHolders, type ProcessInfo } from './proc';
 import { MNT, MS, RB, type Sys } from './sys';
+import { monotonicMs } from './clock';
 
 export type PowerAction = 'reboot' | 'halt' | 'poweroff';
 
@@ -78,9 +79,9 @@ export function survivors(processes: readonly ProcessInfo[], self = process.pid)
 
 export async function shutdown(action: PowerAction, graceMs: number, seams: ShutdownSeams, log: Log): Promise<void> {
   const step = async (name: string, fn: () => unknown) => {
-    const start = performance.now();
+    const start = monotonicMs();
     await fn();
-    log.info(`${name} (${Math.round(performance.now() - start)} ms)`);
+    log.info(`${name} (${Math.round(monotonicMs() - start)} ms)`);
   };
   log.info(`${action} requested`);
   await step('stopped users, console and own children', () => seams.stopOwn());
@@ -97,12 +98,12 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
 
 /** Polls until nothing but us is alive, or the time is up; true when all are gone. */
 async function waitForExit(seams: ShutdownSeams, timeoutMs: number, log: Log): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = monotonicMs() + timeoutMs;
   for (;;) {
     seams.reap();
     const alive = survivors(seams.processes());
     if (alive.length === 0) return true;
-    if (performance.now() >= deadline) {
+    if (monotonicMs() >= deadline) {
       log.info(`still running: ${alive.map((p) => `${p.name} (${p.pid})`).join(', ')}`);
       return false;
     }

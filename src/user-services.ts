@@ -18,6 +18,7 @@ import { proxyEnvironment } from './net/proxy';
 import { signalName, type Reaper } from './reaper';
 import { Socket } from 'node:net';
 import type { DiskQuotas } from './quotas';
+import { monotonicMs } from './clock';
 
 export const LAUNCHER = join(__dirname, 'launch.js');
 /** A log writer's nice: an init's output waits in its pipe (64 KiB) rather than the inits wait for their writers' CPU, at boot or under load. */
@@ -227,7 +228,7 @@ function healthMonitor(user: Account, service: Service, spec: (leaf: string, pro
       const timer = setInterval(fn, ms);
       return () => clearInterval(timer);
     },
-    now: () => performance.now(), // the clock may be set meanwhile
+    now: monotonicMs, // the clock may be set meanwhile
   }, log);
 }
 

@@ -11,6 +11,7 @@ import { DhcpClient, type Lease } from './dhcp-client';
 import { openDhcpSocket, type DhcpSocket } from './dhcp-socket';
 import { readLink, readLinks, readRoutes, type Link } from './links';
 import { Resolver } from './resolver';
+import { monotonicMs } from '../clock';
 
 /** How often links are looked at: new interfaces, carrier lost or back. */
 export const LINK_POLL_MS = 1000;
@@ -118,7 +119,7 @@ export class Network {
   }
 
   private leaseStatus(lease: Lease): InterfaceStatus['lease'] {
-    const left = lease.leaseS === Infinity ? null : Math.round((lease.obtainedAt + lease.leaseS * 1000 - performance.now()) / 1000);
+    const left = lease.leaseS === Infinity ? null : Math.round((lease.obtainedAt + lease.leaseS * 1000 - monotonicMs()) / 1000);
     return { address: `${lease.address}/${lease.prefixLength}`, server: lease.server, router: lease.router, dns: lease.dns, ntp: lease.ntp, expiresInS: left };
   }
 
@@ -183,7 +184,7 @@ export class Network {
       configure: (lease, previous) => this.configure(link.name, lease, previous),
       deconfigure: (lease) => this.deconfigure(link.name, lease),
       // The lease clock must not jump when SNTP sets the time.
-      now: () => performance.now(),
+      now: monotonicMs,
       after,
       random: Math.random,
     }, this.log);

@@ -2,7 +2,12 @@
 // what it started: promises, timers) goes to the console it was typed on, and
 // power requests name that console.
 import t from 'tap';
+import { spawn } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import tty from 'node:tty';
+import { sys } from '../../src/sys';
 import { ConsoleRepl } from '../../src/repl';
 import type { Terminal } from '../../src/consoles';
 import type { PowerAction } from '../../src/shutdown';
@@ -20,8 +25,8 @@ function console_(name: string) {
   };
 }
 
-async function until(check: () => boolean, what: string) {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+async function until(check: () => boolean, what: string, ms = 2000) {
+  for (let i = 0; i < ms / 10 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
   if (!check()) throw new Error(`never: ${what}`);
 }
 
@@ -51,4 +56,28 @@ t.test('two consoles: one scope, each line prints where it was typed', async (t)
 
   for (const repl of repls) repl.stop();
   t.same(await Promise.all(ended), ['stopped', 'stopped']);
+});
+
+t.test('on a terminal: the prompt at once, node:repl only at the first key, which it gets', async (t) => {
+  const { master, slave } = sys().openpty();
+  const child = spawn(process.execPath, [...process.execArgv, join(__dirname, '..', 'fixtures', 'pty-repl.ts')], { stdio: [slave, slave, 'inherit', 'ipc'] });
+  closeSync(slave);
+  const screen = new tty.ReadStream(master);
+  let shown = '';
+  screen.on('data', (chunk: Buffer) => (shown += chunk.toString()));
+  screen.on('error', () => {});
+  const ask = () => new Promise<unknown>((resolve) => (child.once('message', resolve), child.send('loaded?')));
+  t.teardown(() => {
+    child.kill();
+    screen.destroy();
+  });
+
+  await until(() => shown.includes('nodeos> '), 'the prompt', 30_000); // a node start, with the tests' TypeScript loader
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(await ask(), false, 'node:repl is not loaded while nobody types');
+  writeSync(master, '6 * 7\r');
+  await until(() => /6 \* 7[^]*42/.test(shown), 'the answer', 30_000);
+  t.equal(await ask(), true, 'the first key loaded it');
+  t.notMatch(shown, /nodeos> nodeos> /, 'the REPL drew its prompt over the one shown, not after it');
+  t.equal(shown.match(/6 \* 7/g)?.length, 1, 'what was typed is echoed once, by the REPL');
 });
