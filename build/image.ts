@@ -1,7 +1,7 @@
 // `nodeos build`: kernel + initramfs + manifest.json for one architecture and
 // platform. Inputs are fingerprinted, so an unchanged image is not rebuilt.
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, createReadStream, createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Duplex, Readable } from 'node:stream';
 import { spawn } from 'node:child_process';
@@ -24,6 +24,7 @@ import { archInfo } from './versions';
 import { ensureAddon } from './addon';
 import { ADDON, BOOT, BUNDLE, CACHE, ENV, HELPERS, ROOT, SH } from './paths';
 import { compileCacheEntries, nodeRunner } from './compile-cache';
+import { ARCHIVE_CACHE, trimCache } from './cache-trim';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
 export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet'].join(' ');
@@ -47,10 +48,15 @@ function compressor(compression: Compression): NodeJS.ReadWriteStream[] {
 /** One archive compressed, kept in the cache by its content: a rebuild compresses only what changed. */
 async function compressedArchive(entries: readonly CpioEntry[], compression: Compression): Promise<string> {
   const file = join(CACHE, 'initramfs', `${hashOf([digest(compression), ...archiveDigests(entries)])}.cpio.${compression}`);
-  if (existsSync(file)) return file;
+  if (existsSync(file)) {
+    const now = new Date();
+    utimesSync(file, now, now); // used: the last to go
+    return file;
+  }
   mkdirSync(dirname(file), { recursive: true });
   await pipeline([Readable.from(cpioChunks(entries, sourceDateEpoch())), ...compressor(compression), createWriteStream(`${file}.tmp`)]);
   renameSync(`${file}.tmp`, file);
+  trimCache(dirname(file), ARCHIVE_CACHE);
   return file;
 }
 
