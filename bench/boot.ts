@@ -126,8 +126,9 @@ async function firstAnswer(guest: Session): Promise<number> {
   const from = guest.output.length;
   const start = performance.now();
   guest.send('6 * 7\r');
-  await new Promise<void>((resolve) => {
+  await new Promise<void>((resolve, reject) => {
     const stop = guest.onOutput(() => guest.output.includes('42', from) && (stop(), resolve()));
+    setTimeout(() => (stop(), reject(new Error(`no answer to the first line in ${TIMEOUT_MS} ms`))), TIMEOUT_MS).unref();
   });
   return Math.round(performance.now() - start);
 }
@@ -178,7 +179,7 @@ const ROOT_MEASURES = `(async () => {
 `;
 
 /** A users partition: root, alice and bob, whose inits note when they run; root's home has the process maker. */
-export function usersImage(manifestPath: string, arch: string): string {
+function usersImage(manifestPath: string, arch: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'nodeos-bench-users-'));
   const image = join(dirname(manifestPath), 'bench-users.img');
   try {
@@ -197,7 +198,6 @@ export function usersImage(manifestPath: string, arch: string): string {
   }
   return image;
 }
-
 
 // PID 1's children are read from /proc/1/task/1/children (zombies included) while the orphans come and go: they are
 // reaped when no child is left that was not there before; a 10 ms timer's worst lateness is how long the REPL (PID 1's

@@ -48,10 +48,12 @@ function compressor(compression: Compression): NodeJS.ReadWriteStream[] {
 /** One archive compressed, kept in the cache by its content: a rebuild compresses only what changed. */
 async function compressedArchive(entries: readonly CpioEntry[], compression: Compression): Promise<string> {
   const file = join(CACHE, 'initramfs', `${hashOf([digest(compression), ...archiveDigests(entries)])}.cpio.${compression}`);
-  if (existsSync(file)) {
+  try {
     const now = new Date();
     utimesSync(file, now, now); // used: the last to go
     return file;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // ENOENT: not made yet, or trimmed a moment ago by another build
   }
   mkdirSync(dirname(file), { recursive: true });
   await pipeline([Readable.from(cpioChunks(entries, sourceDateEpoch())), ...compressor(compression), createWriteStream(`${file}.tmp`)]);
