@@ -133,7 +133,7 @@ export class ConsoleRepl {
   /**
    * The prompt at once, node:repl at the first key (busybox init's askfirst,
    * without its "press Enter"): on a machine nobody types at it never loads,
-   * and about 4 MB of PID 1 stay free. The terminal is put in raw mode, as
+   * and about 2 MB of PID 1 stay free. The terminal is put in raw mode, as
    * readline would, so the key comes at once and unechoed; it is handed back
    * to the input for the REPL, whose readline redraws the prompt's line when
    * it starts. (A pipe could not be redrawn: there the REPL starts at once.)
