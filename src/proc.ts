@@ -29,19 +29,18 @@ export function parseStat(text: string): ProcessInfo {
 }
 
 export function listProcesses(proc = '/proc'): ProcessInfo[] {
-  return statsOf(readdirSync(proc).filter((name) => /^\d+$/.test(name)), proc);
+  return readdirSync(proc)
+    .filter((name) => /^\d+$/.test(name))
+    .flatMap((pid) => processInfo(Number(pid), proc) ?? []);
 }
 
-function statsOf(pids: readonly string[], proc: string): ProcessInfo[] {
-  const list: ProcessInfo[] = [];
-  for (const pid of pids) {
-    try {
-      list.push(parseStat(readFileSync(`${proc}/${pid}/stat`, 'utf8')));
-    } catch {
-      // It exited while we looked.
-    }
+/** One process's stat; undefined once it is gone. */
+export function processInfo(pid: number, proc = '/proc'): ProcessInfo | undefined {
+  try {
+    return parseStat(readFileSync(`${proc}/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined; // it exited while we looked
   }
-  return list;
 }
 
 /**
@@ -49,17 +48,17 @@ function statsOf(pids: readonly string[], proc: string): ProcessInfo[] {
  * `children` list: with thousands of processes about, no scan of all of
  * /proc at every SIGCHLD. Kernels without CONFIG_PROC_CHILDREN: the scan.
  */
-export function listChildren(proc = '/proc'): ProcessInfo[] {
-  if (!existsSync(`${proc}/self/task/${process.pid}/children`)) return listProcesses(proc).filter((p) => p.ppid === process.pid);
-  const pids = new Set<string>();
+export function childPids(proc = '/proc'): number[] {
+  if (!existsSync(`${proc}/self/task/${process.pid}/children`)) return listProcesses(proc).filter((p) => p.ppid === process.pid).map((p) => p.pid);
+  const pids = new Set<number>();
   for (const task of readdirSync(`${proc}/self/task`)) {
     try {
-      for (const pid of readFileSync(`${proc}/self/task/${task}/children`, 'utf8').split(' ')) if (pid.trim()) pids.add(pid.trim());
+      for (const pid of readFileSync(`${proc}/self/task/${task}/children`, 'utf8').split(' ')) if (pid.trim()) pids.add(Number(pid));
     } catch {
       // A thread that ended while we looked.
     }
   }
-  return statsOf([...pids], proc);
+  return [...pids];
 }
 
 /** The command line of a process, or [name] for kernel threads and zombies. */

@@ -7,20 +7,30 @@
 import { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Log } from './log';
-import { listChildren, type ProcessInfo } from './proc';
+import { childPids, processInfo, type ProcessInfo } from './proc';
 import { WNOHANG, type Sys, type WaitResult } from './sys';
+
+/** PID 1's children as the kernel lists them, and one process's name (tests give a made-up table). */
+export interface ChildTable {
+  pids(): number[];
+  info(pid: number): ProcessInfo | undefined;
+}
+
+const realChildren: ChildTable = { pids: childPids, info: processInfo };
 
 export class Reaper {
   /** Children that Node's child_process owns and will reap itself. */
   readonly owned = new Set<ChildProcess>();
   private readonly ownedPids = new Set<number>();
   private readonly watched = new Map<number, (result: WaitResult) => void>();
+  /** Each child's name, read once when it is first seen: for the reaped line, since a reaped pid has no /proc entry. */
+  private readonly names = new Map<number, string>();
   private pending: NodeJS.Immediate | undefined;
 
   constructor(
     private readonly sys: Sys,
     private readonly log: Log,
-    private readonly processes: () => ProcessInfo[] = listChildren,
+    private readonly children: ChildTable = realChildren,
   ) {}
 
   /** Tracks Node's spawns and reaps orphans whenever a child changes state. */
@@ -41,22 +51,29 @@ export class Reaper {
     this.watched.set(pid, listener);
   }
 
-  /** Waits for every zombie child of ours that Node does not own. */
+  /**
+   * Waits for every zombie child of ours that Node does not own. waitpid with
+   * WNOHANG asks the kernel about each child directly (a running one answers
+   * nothing), so no child's stat is read twice: with a hundred children,
+   * reading them all at each SIGCHLD took 40 ms under TCG.
+   */
   reap(): WaitResult[] {
     const reaped: WaitResult[] = [];
-    for (const child of this.processes()) {
-      if (child.ppid !== process.pid || child.state !== 'Z' || this.ownedPids.has(child.pid)) continue;
+    for (const pid of this.children.pids()) {
+      if (this.ownedPids.has(pid)) continue;
+      const listener = this.watched.get(pid);
+      if (!listener && !this.names.has(pid)) this.names.set(pid, this.children.info(pid)?.name ?? '?');
       try {
-        const result = this.sys.waitpid(child.pid, WNOHANG);
+        const result = this.sys.waitpid(pid, WNOHANG);
         if (!result) continue;
         reaped.push(result);
-        const listener = this.watched.get(result.pid);
-        this.watched.delete(result.pid);
+        this.watched.delete(pid);
         if (listener) listener(result);
-        else this.log.debug(`reaped ${child.name} (${child.pid}): ${describeExit(result)}`);
+        else this.log.debug(`reaped ${this.names.get(pid)} (${pid}): ${describeExit(result)}`);
       } catch (err) {
-        this.log.warn(`waitpid ${child.pid}: ${(err as Error).message}`);
+        this.log.warn(`waitpid ${pid}: ${(err as Error).message}`);
       }
+      this.names.delete(pid);
     }
     return reaped;
   }

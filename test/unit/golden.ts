@@ -47,7 +47,7 @@ const mount = (id: number, target: string, fstype: string, device = `0:${id}`): 
   options: 'rw',
 });
 
-const proc = (pid: number, name: string, state = 'S', kernelThread = false): ProcessInfo => ({ pid, ppid: 1, name, state, kernelThread });
+const proc = (pid: number, name: string, state = 'S', kernelThread = false, ppid = process.pid): ProcessInfo => ({ pid, ppid, name, state, kernelThread });
 
 /** A machine whose processes and mounts the test scripts, and whose calls are traced; a kernel's unless another ending is given. */
 function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Ending) {
@@ -56,6 +56,8 @@ function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Endi
     ...(ending ?? kernelEnding)(sys),
     sys,
     processes,
+    // Its reap is immediate: a zombie child is no longer a child.
+    children: () => processes().filter((p) => p.ppid === process.pid && p.state !== 'Z').length,
     mounts: () => [
       mount(1, '/', 'rootfs'),
       mount(2, '/proc', 'proc'),
@@ -127,6 +129,25 @@ t.test('shutdown: nobody left after TERM means no KILL, and each action maps to 
     t.notOk(sys.trace.includes('kill(-1, SIGKILL)'), `${action}: no SIGKILL`);
     t.equal(sys.trace.at(-1), `reboot(${command})`);
   }
+});
+
+t.test("shutdown: the grace period watches PID 1's own children, and reads all of /proc once they are gone", async (t) => {
+  let scans = 0;
+  let looks = 0;
+  const { sys, seams } = machine(() => (scans++, [proc(process.pid, 'init', 'S', false, 0), proc(2, 'kthreadd', 'S', true, 0)]));
+  seams.children = () => Math.max(0, 3 - ++looks); // after SIGTERM, one child fewer at each look
+  await shutdown('poweroff', 5000, seams, memoryLog());
+  t.equal(looks, 3, 'it looked at its children until none was left');
+  t.equal(scans, 1, 'then read the whole list once');
+  t.notOk(sys.trace.includes('kill(-1, SIGKILL)'));
+
+  // A process that is not its child (a container's exec) is found by the whole list, and waited for.
+  let outsiderLooks = 0;
+  const outside = machine(() => [proc(process.pid, 'init', 'S', false, 0), ...(++outsiderLooks < 4 ? [proc(30, 'exec', 'S', false, 0)] : [])]);
+  const log = memoryLog();
+  await shutdown('poweroff', 5000, outside.seams, log);
+  t.equal(outsiderLooks, 4, 'the grace lasted until the outsider was gone');
+  t.notOk(outside.sys.trace.includes('kill(-1, SIGKILL)'), 'no SIGKILL for it');
 });
 
 t.test('shutdown: a failing reboot(2) is logged, not thrown', async (t) => {

@@ -1,7 +1,8 @@
 // The reaper over a made-up process table: a watched child's exit goes to its
 // watcher, once; other zombies are reaped quietly; running children are left.
 import t from 'tap';
-import { Reaper, signalName } from '../../src/reaper';
+import type { ProcessInfo } from '../../src/proc';
+import { Reaper, signalName, type ChildTable } from '../../src/reaper';
 import type { WaitResult } from '../../src/sys';
 import { fakeSys, memoryLog } from '../fixtures/fake-sys';
 
@@ -14,14 +15,31 @@ t.test("a watched child's exit goes to its watcher; an orphan is reaped with a d
   ];
   const exits: Record<number, WaitResult> = { 40: { pid: 40, code: null, signal: 9 }, 41: { pid: 41, code: 0, signal: null } };
   const sys = fakeSys();
-  sys.waitpid = (pid) => (sys.trace.push(`waitpid(${pid})`), exits[pid] ?? null);
+  // The kernel's answer: a zombie child's exit, once; nothing for a running child; ECHILD for anyone else's.
+  sys.waitpid = (pid) => {
+    sys.trace.push(`waitpid(${pid})`);
+    const child = table.find((p) => p.pid === pid);
+    if (child?.ppid !== process.pid) throw Object.assign(new Error('ECHILD'), { code: 'ECHILD' });
+    if (child.state !== 'Z') return null;
+    table.splice(table.indexOf(child), 1);
+    return exits[pid];
+  };
+  const looked: number[] = [];
+  const children: ChildTable = {
+    pids: () => table.filter((p) => p.ppid === process.pid).map((p) => p.pid),
+    info: (pid) => (looked.push(pid), table.find((p) => p.pid === pid) as ProcessInfo),
+  };
   const log = memoryLog();
-  const reaper = new Reaper(sys, log, () => table);
+  const reaper = new Reaper(sys, log, children);
   const heard: WaitResult[] = [];
   reaper.watch(40, (result) => heard.push(result));
   t.same(reaper.reap(), [exits[40], exits[41]]);
-  t.same(sys.trace, ['waitpid(40)', 'waitpid(41)'], 'only our zombies are waited for');
+  t.same(sys.trace, ['waitpid(40)', 'waitpid(41)', 'waitpid(42)'], 'only our children are asked');
   t.same(heard, [exits[40]], 'the watcher hears its child');
+  t.same(looked, [41, 42], 'names are read for the unwatched only');
+  reaper.reap();
+  t.same(looked, [41, 42], "a running child's name is read once");
+  t.same(sys.trace.slice(3), ['waitpid(42)'], 'the reaped are gone from the table');
   t.equal(signalName(heard[0].signal), 'SIGKILL');
   t.same(log.lines, ['debug: reaped orphan (41): exit code 0'], 'the orphan is only a debug line');
   table.length = 0;
