@@ -17,7 +17,7 @@ import { debianKernel } from './kernel';
 import { readManifest } from './manifest';
 import { CACHE } from './paths';
 import type { PcImageOptions } from './pc-image';
-import { usersImageWithDependencies } from './users-image';
+import { sizeBytes, usersImageWithDependencies } from './users-image';
 
 export const BOOT_LABEL = 'NODEOS-BOOT';
 export const SD_IMAGE = 'sdcard.img';
@@ -63,13 +63,6 @@ export function sdLayout(bootPayload: number, usersBytes: number): { bootBytes: 
   let sectorsPerCluster = 8;
   while (sectorsPerCluster > 1 && bootBytes / (sectorsPerCluster * SECTOR) < FAT32_MIN_CLUSTERS * 1.1) sectorsPerCluster /= 2;
   return { bootBytes, usersBytes: cardBytes - MiB - bootBytes, cardBytes, sectorsPerCluster };
-}
-
-/** 512M, 2G → bytes (the users partition's least size; it grows to fill the card). */
-export function sizeBytes(size: string): number {
-  const match = /^(\d+)([MG])$/.exec(size);
-  if (!match) throw new Error(`--users-size ${size}: expected a size in M or G`);
-  return Number(match[1]) * (match[2] === 'G' ? 1024 : 1) * MiB;
 }
 
 /** Debian's raspi-firmware, unpacked into the cache. */

@@ -6,12 +6,13 @@
 // --password NAME writes NAME's login password hash (~/.nodeos/passwd, the
 // user's own, mode 600) the same way.
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, posix } from 'node:path';
 import { PASSWD_FILE } from '../src/passwd';
 import { accountFolders, DEFAULT_ACCOUNT_POLICY, SETTINGS_DIR } from '../src/users';
 import { installUserDependencies } from './user-deps';
+import { MiB } from './disk';
 import { exec } from './exec';
 
 export type Owner = { uid: number; gid: number };
@@ -93,13 +94,23 @@ export function refusedFolders(dir: string, owners: Readonly<Record<string, Owne
   return accountFolders(DEFAULT_ACCOUNT_POLICY, dir, owned).skipped;
 }
 
+/** 512M, 2G → bytes (--users-size). */
+export function sizeBytes(size: string): number {
+  const match = /^(\d+)([MG])$/.exec(size);
+  if (!match) throw new Error(`users partition size ${size}: expected a size in M or G (512M, 2G)`);
+  return Number(match[1]) * (match[2] === 'G' ? 1024 : 1) * MiB;
+}
+
 /**
  * ext4 with the quota feature (each user's usage kept, for the limits PID 1
  * sets: src/quotas.ts) and the default 5 % of blocks reserved for root, so
  * PID 1 can still write when users have filled the rest.
  */
 export function buildUsersImage(dir: string, out: string, options: UsersImageOptions): void {
-  rmSync(out, { force: true });
+  // A sparse file of the size: mke2fs then knows its inode tables read as zeros (they are holes) and marks them so,
+  // which spares the kernel's ext4lazyinit from zeroing them in the background of the first boot.
+  writeFileSync(out, '');
+  truncateSync(out, sizeBytes(options.size));
   exec('mke2fs', 'mke2fs', ['-q', '-F', '-t', 'ext4', '-L', options.label, '-d', dir, '-O', 'quota', '-E', 'root_owner=0:0,quotatype=usrquota', out, options.size]);
   const staging = mkdtempSync(join(tmpdir(), 'nodeos-passwd-'));
   try {

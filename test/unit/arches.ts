@@ -9,7 +9,8 @@ import { defaultCmdline } from '../../build/image';
 import { MODULE_CLASSES } from '../../build/modules';
 import { sharedLibraries } from '../../build/node-binary';
 import { kernelPlatform, platformInfo } from '../../build/platforms';
-import { cmdlineTxt, configTxt, PI_DTBS, sdLayout, sdPartitionScript, sizeBytes } from '../../build/sd-image';
+import { cmdlineTxt, configTxt, PI_DTBS, sdLayout, sdPartitionScript } from '../../build/sd-image';
+import { sizeBytes } from '../../build/users-image';
 import { elfMachine } from '../../build/addon';
 import { ARCHES, archInfo } from '../../build/versions';
 
@@ -47,7 +48,7 @@ t.test('the SD card: MBR, FAT32 LBA bootable first, users to the end, a power of
   t.ok(layout.bootBytes >= 100 * MiB * 1.25, 'room beside the boot files');
   t.ok(layout.bootBytes / (layout.sectorsPerCluster * 512) >= 65525, 'enough clusters for FAT32');
   t.equal(sdLayout(10 * MiB, sizeBytes('2G')).cardBytes, 4096 * MiB);
-  t.throws(() => sizeBytes('lots'), /--users-size lots: expected a size in M or G/);
+  t.throws(() => sizeBytes('lots'), /users partition size lots: expected a size in M or G/);
 
   const card = join(t.testdir(), 'card.img');
   assembleDisk(card, layout.cardBytes, sdPartitionScript(layout.bootBytes / 512, layout.usersBytes / 512, '4e6f6465'), []);

@@ -1,6 +1,6 @@
 // User discovery and limits, on real folders with real owners (the tests run as root).
 import t from 'tap';
-import { chownSync, mkdirSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, realpathSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DEFAULT_ACCOUNT_POLICY, discoverUsers, escapeName, findAccount, toBytes, userLimits } from '../../src/users';
@@ -165,5 +165,8 @@ t.test('users-image: --owner sets a folder and all it holds, without root', asyn
   for (const path of ['/alice', '/alice/init', '/alice/sub', '/alice/sub/a file']) t.match(stat(path), /User:\s+1000\s+Group:\s+100\s/, path);
   t.match(stat('/bob'), /User:\s+0\s+Group:\s+0\s/, 'other folders keep their owner');
   t.match(execFileSync('dumpe2fs', ['-h', image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /Filesystem volume name:\s+nodeos-users/);
+  const groups = execFileSync('dumpe2fs', [image], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).split('\n').filter((l) => /^Group \d+:/.test(l));
+  t.ok(groups.length > 1 && groups.every((l) => l.includes('ITABLE_ZEROED')), 'every inode table is marked zeroed: no ext4lazyinit at the first boot');
+  t.equal(statSync(image).size, 16 * 1024 * 1024, 'the image has the size asked for');
   execFileSync('e2fsck', ['-fn', image], { stdio: 'ignore' });
 });
