@@ -44,8 +44,10 @@ const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs'
 await Promise.all([
   run('type-check', ['node_modules/typescript-native/bin/tsc', '-p', '.']),
   // PID 1: one file the kernel runs as /init through its #!/bin/node line.
-  // ssh2's optional native helpers are left out: it falls back on node:crypto without them.
-  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
+  // ssh2's optional native helpers are left out: it falls back on node:crypto without them. A production build:
+  // winston's own debug lines (@dabh/diagnostics) are then its no-op, not the development one that loads colorspace
+  // and kuler with winston (0.6 MB of PID 1's memory); nothing else in the bundle reads NODE_ENV.
+  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, define: { ...define, 'process.env.NODE_ENV': '"production"' }, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
   // /init: the compile cache on, then PID 1's bundle (loaded from beside it, never bundled into it); its #! option: src/boot.ts.
   build({ ...common, entryPoints: ['src/boot.ts'], outfile: 'dist/boot.js', banner: { js: '#!/bin/node --optimize-for-size' }, minify: true, external: ['./init.js'] }),
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.
