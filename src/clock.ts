@@ -96,11 +96,11 @@ export class Clock {
     }
   }
 
-  save(): void {
+  save(durable = true): void {
     if (!this.savedPath) return;
     try {
       mkdirSync(dirname(this.savedPath), { recursive: true, mode: 0o700 });
-      writeAtomic(this.savedPath, `${Date.now()}\n`, 0o644, { durable: true });
+      writeAtomic(this.savedPath, `${Date.now()}\n`, 0o644, { durable });
       this.log.debug(`saved the time to ${this.savedPath}`);
     } catch (err) {
       // A read-only users partition was said once, at boot; anything else is news.
@@ -117,10 +117,11 @@ export class Clock {
     if (servers.length) void this.sync();
   }
 
+  /** At shutdown: the sync that follows puts the time on disk, without two fsyncs of its own. */
   stop(): void {
     clearTimeout(this.timer);
     clearInterval(this.saver);
-    this.save();
+    this.save(false);
   }
 
   /** Asks the servers in turn; the first good answer sets the clock. */

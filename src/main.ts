@@ -154,11 +154,10 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   const power = powerControl(sys, config, reaper, ending, async () => {
     await ssh?.stop(); // no new sessions while the users stop
     await users?.stopAll(config.shutdownTimeoutMs);
-    const released = network?.stop(); // leases released while the users are gone but the disk is still there
-    clock?.stop(); // the time saved while the release is on its way
+    await network?.stop(); // leases released while the users are gone but the disk is still there
+    clock?.stop();
     hotplug?.close();
     consoles.stop();
-    await released;
   });
   const consoles = new Consoles(terminals, consoleMode(config, terminals, users && auth, logger('console')), {
     log: logger('console'),
