@@ -104,9 +104,9 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
  * Polls until nothing but us is alive, or the time is up; true when all are gone.
  * Every process descends from PID 1, and the orphans come to it: while it has
  * children, someone is still there, which its own list says without reading
- * every process's stat (100 of them: 60–90 ms a look under TCG). Once it has
- * none, one look at all of /proc confirms: a process entered from outside (a
- * container's exec, a kernel's usermode helper) is not its child.
+ * every process's stat (with the bench's 100 sleepers, 57–94 ms a look under
+ * TCG). Once it has none, one look at all of /proc confirms: a process entered
+ * from outside (a container's exec, a kernel's usermode helper) is not its child.
  */
 async function waitForExit(seams: ShutdownSeams, timeoutMs: number, log: Log): Promise<boolean> {
   const deadline = monotonicMs() + timeoutMs;
