@@ -260,7 +260,7 @@ function powerControl(sys: Sys, config: Config, reaper: Reaper, ending: Ending, 
   let ignored = 0;
   const seams = realShutdownSeams(
     sys,
-    () => reaper.reap(),
+    () => reaper.reap().left,
     async () => {
       await stopServices();
       for (const child of reaper.owned) child.kill('SIGTERM');

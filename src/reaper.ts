@@ -18,6 +18,12 @@ export interface ChildTable {
 
 const realChildren: ChildTable = { pids: childPids, info: processInfo };
 
+/** One look: the exits it reaped, and how many children are left (running, or Node's own that libuv has yet to reap). */
+export interface Reaped {
+  exits: WaitResult[];
+  left: number;
+}
+
 export class Reaper {
   /** Children that Node's child_process owns and will reap itself. */
   readonly owned = new Set<ChildProcess>();
@@ -57,16 +63,23 @@ export class Reaper {
    * nothing), so no child's stat is read twice: with 106 children,
    * reading them all at each SIGCHLD took 32–56 ms under TCG.
    */
-  reap(): WaitResult[] {
-    const reaped: WaitResult[] = [];
+  reap(): Reaped {
+    const exits: WaitResult[] = [];
+    let left = 0;
     for (const pid of this.children.pids()) {
-      if (this.ownedPids.has(pid)) continue;
+      if (this.ownedPids.has(pid)) {
+        left++;
+        continue;
+      }
       const listener = this.watched.get(pid);
       if (!listener && !this.names.has(pid)) this.names.set(pid, this.children.info(pid)?.name ?? '?');
       try {
         const result = this.sys.waitpid(pid, WNOHANG);
-        if (!result) continue;
-        reaped.push(result);
+        if (!result) {
+          left++;
+          continue;
+        }
+        exits.push(result);
         this.watched.delete(pid);
         if (listener) listener(result);
         else this.log.debug(`reaped ${this.names.get(pid)} (${pid}): ${describeExit(result)}`);
@@ -75,7 +88,7 @@ export class Reaper {
       }
       this.names.delete(pid);
     }
-    return reaped;
+    return { exits, left };
   }
 
   private trackChildProcesses(): void {

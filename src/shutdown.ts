@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Log } from './log';
 import { isBlockBacked, readMountinfo, type MountEntry } from './mountinfo';
-import { childPids, closeOwnFiles, listProcesses, mountHolders, type ProcessInfo } from './proc';
+import { closeOwnFiles, listProcesses, mountHolders, type ProcessInfo } from './proc';
 import { MNT, MS, RB, type Sys } from './sys';
 import { monotonicMs } from './clock';
 
@@ -26,15 +26,13 @@ const POLL_MS = 20;
 export interface ShutdownSeams {
   sys: Sys;
   processes(): ProcessInfo[];
-  /** How many children PID 1 has, zombies included: a look at its own, not all of /proc. */
-  children(): number;
   mounts(): MountEntry[];
   /** Who keeps a mount busy ("name (pid): path"), to say so. */
   holders(target: string): string[];
   /** Closes PID 1's own files under a mount point; their paths. */
   closeOwnFiles(target: string): string[];
-  /** Reaps orphans that died, so they stop counting as alive. */
-  reap(): void;
+  /** Reaps orphans that died, so they stop counting as alive; how many children PID 1 still has (a look at its own, not all of /proc). */
+  reap(): number;
   /** Stops what PID 1 itself runs (users' inits, the console REPL, its children) before the mass SIGTERM. */
   stopOwn(): void | Promise<void>;
   /** The filesystems are ours to unmount (not a container engine's). */
@@ -58,10 +56,9 @@ export const kernelEnding = (sys: Sys): Ending => ({
   },
 });
 
-export const realShutdownSeams = (sys: Sys, reap: () => void, stopOwn: () => void | Promise<void>, ending: Ending): ShutdownSeams => ({
+export const realShutdownSeams = (sys: Sys, reap: () => number, stopOwn: () => void | Promise<void>, ending: Ending): ShutdownSeams => ({
   sys,
   processes: listProcesses,
-  children: () => childPids().length,
   mounts: readMountinfo,
   holders: mountHolders,
   closeOwnFiles,
@@ -111,9 +108,9 @@ export async function shutdown(action: PowerAction, graceMs: number, seams: Shut
 async function waitForExit(seams: ShutdownSeams, timeoutMs: number, log: Log): Promise<boolean> {
   const deadline = monotonicMs() + timeoutMs;
   for (;;) {
-    seams.reap();
+    const children = seams.reap();
     const late = monotonicMs() >= deadline;
-    if (seams.children() === 0 || late) {
+    if (children === 0 || late) {
       const alive = survivors(seams.processes());
       if (alive.length === 0) return true;
       if (late) {

@@ -56,8 +56,6 @@ function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Endi
     ...(ending ?? kernelEnding)(sys),
     sys,
     processes,
-    // Its reap is immediate: a zombie child is no longer a child.
-    children: () => processes().filter((p) => p.ppid === process.pid && p.state !== 'Z').length,
     mounts: () => [
       mount(1, '/', 'rootfs'),
       mount(2, '/proc', 'proc'),
@@ -69,7 +67,8 @@ function machine(processes: () => ProcessInfo[], ending?: (sys: FakeSys) => Endi
     ],
     holders: (target) => (target === '/home' ? ['stubborn (9): /home/alice/log'] : []),
     closeOwnFiles: () => [],
-    reap: () => {},
+    // Its reap is immediate: a zombie child is no longer a child.
+    reap: () => processes().filter((p) => p.ppid === process.pid && p.state !== 'Z').length,
     stopOwn: () => void sys.trace.push('stop users, console and own children'),
   };
   return { sys, seams };
@@ -135,7 +134,7 @@ t.test("shutdown: the grace period watches PID 1's own children, and reads all o
   let scans = 0;
   let looks = 0;
   const { sys, seams } = machine(() => (scans++, [proc(process.pid, 'init', 'S', false, 0), proc(2, 'kthreadd', 'S', true, 0)]));
-  seams.children = () => Math.max(0, 3 - ++looks); // after SIGTERM, one child fewer at each look
+  seams.reap = () => Math.max(0, 3 - ++looks); // after SIGTERM, one child fewer at each look
   await shutdown('poweroff', 5000, seams, memoryLog());
   t.equal(looks, 3, 'it looked at its children until none was left');
   t.equal(scans, 1, 'then read the whole list once');

@@ -33,11 +33,11 @@ t.test("a watched child's exit goes to its watcher; an orphan is reaped with a d
   const reaper = new Reaper(sys, log, children);
   const heard: WaitResult[] = [];
   reaper.watch(40, (result) => heard.push(result));
-  t.same(reaper.reap(), [exits[40], exits[41]]);
+  t.same(reaper.reap(), { exits: [exits[40], exits[41]], left: 1 }, 'the running child is left');
   t.same(sys.trace, ['waitpid(40)', 'waitpid(41)', 'waitpid(42)'], 'only our children are asked');
   t.same(heard, [exits[40]], 'the watcher hears its child');
   t.same(looked, [41, 42], 'names are read for the unwatched only');
-  reaper.reap();
+  t.same(reaper.reap(), { exits: [], left: 1 }, 'nothing more to reap');
   t.same(looked, [41, 42], "a running child's name is read once");
   t.same(sys.trace.slice(3), ['waitpid(42)'], 'the reaped are gone from the table');
   t.equal(signalName(heard[0].signal), 'SIGKILL');
