@@ -1,7 +1,8 @@
 // Orderly shutdown, the erlinit way: ask every process to stop, give them a
-// grace period, kill the rest, flush, unmount what holds data in reverse mount
-// order, and only then ask the kernel to reboot, halt or power off. In a container the mounts
-// are the engine's and the last step is PID 1's exit status.
+// grace period, kill the rest, flush, unmount what holds data in reverse
+// mount order, and only then ask the kernel to reboot, halt or power off. In
+// a container the mounts are the engine's and the last step is PID 1's exit
+// status.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { constants } from 'node:os';
 import type { Log } from './log';
@@ -150,8 +151,8 @@ async function killSurvivors(seams: ShutdownSeams, allGone: boolean, log: Log): 
 }
 
 /**
- * Unmounts newest first (unmountOrder). What stays busy is remounted read-only when a block
- * device is behind it (so its data is on disk), otherwise detached.
+ * Unmounts what unmountOrder names. What stays busy is remounted read-only
+ * when a block device is behind it (so its data is on disk), else detached.
  */
 function unmountAll(seams: ShutdownSeams, log: Log): void {
   const mounts = seams.mounts();
