@@ -76,6 +76,7 @@ export const realShutdownSeams = (sys: Sys, reap: () => number, stopOwn: () => v
  */
 const MEMORY_FILESYSTEMS = new Set(['proc', 'sysfs', 'cgroup', 'cgroup2', 'devtmpfs', 'devpts', 'tmpfs', 'ramfs', 'rootfs', 'mqueue', 'debugfs', 'tracefs', 'securityfs', 'pstore', 'bpf', 'configfs', 'hugetlbfs', 'binfmt_misc', 'fusectl', 'efivarfs']);
 
+const holdsData = (entry: MountEntry) => !MEMORY_FILESYSTEMS.has(entry.fstype);
 const within = (path: string, dir: string) => path === dir || path.startsWith(`${dir}/`);
 
 /**
@@ -86,9 +87,7 @@ const within = (path: string, dir: string) => path === dir || path.startsWith(`$
  */
 export function unmountOrder(mounts: readonly MountEntry[]): MountEntry[] {
   const newestFirst = mounts.filter((entry) => entry.target !== '/').reverse();
-  return newestFirst.filter(
-    (entry, i) => !MEMORY_FILESYSTEMS.has(entry.fstype) || newestFirst.slice(i + 1).some((older) => !MEMORY_FILESYSTEMS.has(older.fstype) && within(older.target, entry.target)),
-  );
+  return newestFirst.filter((entry, i) => holdsData(entry) || newestFirst.slice(i + 1).some((older) => holdsData(older) && within(older.target, entry.target)));
 }
 
 /** Processes that still hold on: not us, not kernel threads, not zombies awaiting a reap. */
