@@ -5,20 +5,12 @@
 // the largest part of PID 1's start-up after Node's own. A cache that is
 // missing or made by another node is no failure: V8 then compiles from
 // source, as if there were none, and PID 1 logs it (src/compile-cache.ts).
-//
-// PID 1 lives as long as the machine and mostly waits: it trades V8's peak
-// speed for memory. Its #! line (build/compile.mjs) gives node
-// --optimize-for-size (a small young generation: it is set when the heap
-// is made), and here, before any of PID 1 runs, its functions stop at the
-// baseline compiler: without Maglev and TurboFan (their code, the pages of
-// node they run from, their working memory) PID 1 idles in 59 MB instead of
-// 71-78 MB. WebAssembly, and fetch with it, still works (--lite-mode would
-// take it away). Measured in the README's Boot speed section.
+// Its #! line (build/compile.mjs) gives node --optimize-for-size: see
+// src/compilers.ts. Nothing else is loaded here: node:v8 alone would bring
+// node:stream onto the path to ready.
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { COMPILE_CACHE_DIR } from './compile-cache';
 
-setFlagsFromString('--no-maglev --no-turbofan'); // V8 keys its cache by its flags: the build makes it through this file too
 enableCompileCache({ directory: join(__dirname, COMPILE_CACHE_DIR), portable: true });
 require('./init.js');

@@ -2,7 +2,7 @@
 // 1970: so, as gokrazy does, the last known time is kept on the users
 // partition (saved every hour and at shutdown) and restored at boot, only ever
 // forward; and SNTP sets it from the servers DHCP or nodeos.ntp= names.
-import { createSocket } from 'node:dgram';
+import { dgram } from './builtins';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SETTINGS_DIR } from './users';
@@ -34,7 +34,7 @@ export const CLOCK_POLICY = {
 export function querySntp(server: string, timeoutMs = CLOCK_POLICY.timeoutMs): Promise<number> {
   const [host, port] = server.split(':');
   const request = sntpRequest(Date.now());
-  const socket = createSocket('udp4');
+  const socket = dgram().createSocket('udp4');
   return new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer in ${timeoutMs} ms`)), timeoutMs);
     socket.on('error', (err) => (clearTimeout(timer), reject(err)));

@@ -3,7 +3,7 @@
 // malformed `nodeos.*` values are reported as warnings, never fatal: a typo on
 // the command line must not keep a machine from booting.
 import { readFileSync } from 'node:fs';
-import { isIP, isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from './builtins';
 import { toBytes } from './users';
 
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';

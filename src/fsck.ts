@@ -2,7 +2,7 @@
 // does: Debian's static e2fsck in preen mode (-p) replays the journal after a
 // power cut and fixes what is safe to fix without asking. What it cannot fix
 // leaves the partition unmounted, and the console says what to run.
-import { spawnSync } from 'node:child_process';
+import { childProcess } from './builtins';
 import { existsSync } from 'node:fs';
 import type { Log } from './log';
 
@@ -32,7 +32,7 @@ export function checkFilesystem(device: string, fstype: string, log: Log, e2fsck
     log.warn(`${device}: not checked: no ${e2fsck} in this image`);
     return true;
   }
-  const run = spawnSync(e2fsck, ['-p', device], { encoding: 'utf8', timeout: 30 * 60_000 });
+  const run = childProcess().spawnSync(e2fsck, ['-p', device], { encoding: 'utf8', timeout: 30 * 60_000 });
   const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n').filter(Boolean);
   const verdict = fsckVerdict(run.error ? null : run.status);
   const said = output.length ? `: ${output.join(' | ')}` : '';
@@ -45,6 +45,6 @@ export function checkFilesystem(device: string, fstype: string, log: Log, e2fsck
 
 /** The REPL's fsck(device): a full check that answers yes to every repair; what it printed, and its verdict. */
 export function repairFilesystem(device: string, e2fsck = E2FSCK): string {
-  const run = spawnSync(e2fsck, ['-f', '-y', device], { encoding: 'utf8' });
+  const run = childProcess().spawnSync(e2fsck, ['-f', '-y', device], { encoding: 'utf8' });
   return `${run.stdout ?? ''}${run.stderr ?? ''}${run.error ? run.error.message : ''}\ne2fsck exit ${run.status ?? run.signal}: ${fsckVerdict(run.error ? null : run.status)}`;
 }

@@ -5,6 +5,7 @@
 // not yet answered is given startPeriodS to come up (Docker's start period):
 // its failures meanwhile are not counted, or a machine slower than the app's
 // author's would kill it, again and again, before it ever listens.
+import { http } from './builtins';
 import type { Log } from './log';
 
 export interface HealthCheck {
@@ -62,9 +63,8 @@ export const httpProbe =
   (url: string): Probe =>
   (timeoutMs) =>
     new Promise((resolve) => {
-      // Required here: node:http is for appliances with a health check, not on every boot's path.
-      const http = require('node:http') as typeof import('node:http');
-      const request = http.get(url, { timeout: timeoutMs }, (response) => {
+      // node:http is for appliances with a health check, not on every boot's path.
+      const request = http().get(url, { timeout: timeoutMs }, (response) => {
         response.resume();
         const status = response.statusCode ?? 0;
         resolve(status >= 200 && status < 400 ? { ok: true } : { ok: false, why: `HTTP ${status}` });

@@ -6,11 +6,11 @@
 // they are written to the sinks directly; from then on winston carries them
 // (each sink one of its transports). winston and its formats are loaded only
 // then: their start-up cost is not on the boot path.
-import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { isatty } from 'node:tty';
 import type { Logger } from 'winston';
 import type { LogLevel } from './config';
+import { stdioTerminal, type Terminal } from './consoles';
 
 // syslog priorities: the kernel keeps them and `dmesg` filters by them.
 const PRIORITY: Record<LogLevel, number> = { error: 3, warn: 4, info: 6, debug: 7 };
@@ -49,12 +49,12 @@ class KmsgSink implements Sink {
 // Lines the kernel echoes on its consoles itself are not printed twice.
 let kernelEchoesBelow = 0;
 
-/** Our stdout until the consoles are open, then each of them (asked each time: a console's streams are reopened after a logout). */
+/** Our stdout until the consoles are open, then each of them (asked each time: a console is reopened after a logout). */
 class ConsolesSink implements Sink {
-  outputs: () => NodeJS.WritableStream[] = () => [process.stdout];
+  terminals: () => Pick<Terminal, 'print'>[] = () => [stdioTerminal()];
 
   write(entry: Entry): void {
-    if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const output of this.outputs()) output.write(`${line(entry)}\n`);
+    if (PRIORITY[entry.level] >= kernelEchoesBelow) for (const terminal of this.terminals()) terminal.print(`${line(entry)}\n`);
   }
 }
 
@@ -161,8 +161,8 @@ export function logToFile(log: Log, spec: LogFile = SYSTEM_LOG): void {
 }
 
 /** From now on, log lines go to these consoles (every terminal PID 1 serves). */
-export function logToConsoles(outputs: () => NodeJS.WritableStream[]): void {
-  consoles.outputs = outputs;
+export function logToConsoles(terminals: () => Pick<Terminal, 'print'>[]): void {
+  consoles.terminals = terminals;
 }
 
 export interface Log {
@@ -185,8 +185,8 @@ export function setLogLevel(wanted: LogLevel): void {
 
 /**
  * Adds /dev/kmsg as a destination. When our stdout is the kernel's console, the
- * kernel already prints records under its console_loglevel there, so the
- * console transport skips those.
+ * kernel already prints records under its console_loglevel on its consoles, so
+ * the console transport skips those.
  */
 export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
   let fd: number;
@@ -197,7 +197,16 @@ export function attachKmsg(log: Log, path = '/dev/kmsg'): void {
     return;
   }
   addSink(new KmsgSink(fd));
-  if (isatty(1)) kernelEchoesBelow = consoleLoglevel(); // not process.stdout.isTTY: that makes the stream, which PID 1 may never need
+  if (onKernelConsole()) kernelEchoesBelow = consoleLoglevel();
+}
+
+/** Whether our stdout is /dev/console, as the kernel gives it to /init (not process.stdout.isTTY: that makes the stream). */
+function onKernelConsole(): boolean {
+  try {
+    return readlinkSync('/proc/self/fd/1') === '/dev/console';
+  } catch {
+    return false;
+  }
 }
 
 /**

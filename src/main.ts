@@ -18,6 +18,7 @@ import { Consoles, consoleMode, VERSION } from './console-sessions';
 import { readLogs } from './log-files';
 import { authenticator, type Authenticator } from './login';
 import { LoginGuard } from './login-guard';
+import { writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kernelEnding, realShutdownSeams, shutdown, type Ending, type PowerAction } from './shutdown';
 import { CONTAINER_SIGNAL_ACTIONS, disableCtrlAltDel, handleSignals, SIGNAL_ACTIONS } from './signals';
@@ -35,6 +36,7 @@ import { Clock, monotonicMs, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
+import { stopAtBaselineCompiler } from './compilers';
 import { Hotplug } from './hotplug';
 import { applySysctls, OOM_IMMUNE, setOomScoreAdj, SYSCTLS, userNamespaceSysctls } from './kernel-settings';
 
@@ -74,7 +76,7 @@ async function bootKernel(problem: string | undefined): Promise<void> {
   const drivers = config.single ? undefined : Promise.all([...config.modules.map((module) => modules.load(module)), loadBootDrivers(modules)]);
   if (config.ownsKernel) keepEveryKmsgLine(log); // else dmesg loses lines after the first ten
   terminals = openTerminals(config.ownsKernel, logger('console')); // needs /sys and /dev
-  logToConsoles(() => terminals.map((t) => t.output));
+  logToConsoles(() => terminals);
   for (const warning of [...(problem ? [problem] : []), ...config.warnings]) log.warn(warning);
   if (config.ownsKernel) applySysctls([...SYSCTLS, ...userNamespaceSysctls(config.userns)], logger('sysctl')); // else they are the host's
   noteCompileCache();
@@ -129,7 +131,7 @@ interface SystemOptions {
 /** Reaping, users, network, consoles and power: everything after the machine is set up. */
 async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Promise<void> {
   const reaper = new Reaper(sys, logger('reaper'));
-  reaper.start(); // before anything can spawn
+  reaper.start(); // before anything can spawn: orphans and the addon's children
   const oom = setOomScoreAdj(OOM_IMMUNE);
   // A container's engine keeps CAP_SYS_RESOURCE and sets the score itself: there it is only worth a note.
   if (oom) log[machine.ownsMachine ? 'warn' : 'info'](`oom_score_adj ${OOM_IMMUNE}: ${oom}: the OOM killer may choose PID 1`);
@@ -177,6 +179,8 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(monotonicMs())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
+  reaper.trackNodeChildren(); // loads child_process (and stream, net): off the boot path, before anything can spawn through it
+  stopAtBaselineCompiler();
   if (users) ssh = startSsh(sys, config, users, auth); // after ready, before the banners show its key; ssh2 loads at the first connection
   consoles.start();
   useWinston(); // loaded now, off the boot path and after the prompt: until then lines go straight to their sinks
@@ -242,7 +246,8 @@ function emergencyRepl(): void {
 
 function refuseUnlessPid1(): void {
   if (process.pid === 1) return;
-  console.error(`nodeos: this is PID 1 of NodeOS; it refuses to run as pid ${process.pid}`);
+  // Not console.error: stderr's stream would load node:stream, and the build's run (the compile cache) and a test see what the bundle alone loads.
+  writeSync(2, `nodeos: this is PID 1 of NodeOS; it refuses to run as pid ${process.pid}\n`);
   process.exit(1);
 }
 

@@ -5,10 +5,10 @@
 // insists for its own files.
 import type { ScryptOptions } from 'node:crypto';
 import { join } from 'node:path';
+import { crypto } from './builtins';
 import { readOwnFile, SETTINGS_DIR } from './users';
 
 // node:crypto is required when a password is checked or set, not when PID 1 loads (it is no part of boot).
-const crypto = () => require('node:crypto') as typeof import('node:crypto');
 const scrypt = (password: string, salt: Buffer, keylen: number, options: ScryptOptions) =>
   new Promise<Buffer>((resolve, reject) => crypto().scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key))));
 

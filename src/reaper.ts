@@ -4,8 +4,14 @@
 // status; instead we remember which pids Node spawned and reap only the rest.
 // The children the addon spawned (the users' inits and log writers) are among
 // the rest: their exits go to whoever watches them.
-import { ChildProcess } from 'node:child_process';
+//
+// Nothing spawns through child_process on the path to ready (the boot's
+// launches are the addon's), so that module, and the stream and net it
+// needs, load just after ready, when PID 1 starts tracking Node's children:
+// before the consoles, SSH or a REPL line can spawn one.
+import type { ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
+import { childProcess } from './builtins';
 import type { Log } from './log';
 import { childPids, processInfo, type ProcessInfo } from './proc';
 import { WNOHANG, type Sys, type WaitResult } from './sys';
@@ -32,6 +38,7 @@ export class Reaper {
   /** Each child's name, read once when it is first seen: for the reaped line, since a reaped pid has no /proc entry. */
   private readonly names = new Map<number, string>();
   private pending: NodeJS.Immediate | undefined;
+  private tracking = false;
 
   constructor(
     private readonly sys: Sys,
@@ -39,9 +46,8 @@ export class Reaper {
     private readonly children: ChildTable = realChildren,
   ) {}
 
-  /** Tracks Node's spawns and reaps orphans whenever a child changes state. */
+  /** Reaps orphans whenever a child changes state. */
   start(): void {
-    this.trackChildProcesses();
     // A burst of exits is many signals: one look at our children answers them all.
     process.on('SIGCHLD', () => {
       this.pending ??= setImmediate(() => {
@@ -91,10 +97,13 @@ export class Reaper {
     return { exits, left };
   }
 
-  private trackChildProcesses(): void {
+  /** From now on, children that Node's child_process spawns are left to it: call before anything can spawn one. */
+  trackNodeChildren(): void {
+    if (this.tracking) return;
+    this.tracking = true;
     const reaper = this;
     // Every child_process API (spawn, exec, fork …) goes through this undocumented method.
-    const proto = ChildProcess.prototype as unknown as { spawn(this: ChildProcess, ...args: unknown[]): unknown };
+    const proto = childProcess().ChildProcess.prototype as unknown as { spawn(this: ChildProcess, ...args: unknown[]): unknown };
     const spawn = proto.spawn;
     proto.spawn = function (this: ChildProcess, ...args: unknown[]) {
       const result = spawn.apply(this, args);

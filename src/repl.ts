@@ -10,6 +10,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Console } from 'node:console';
 import type { REPLEval, REPLServer } from 'node:repl';
+import * as builtins from './builtins';
 import { readKernelLog, formatKmsgRecord } from './kmsg';
 import type { Terminal } from './consoles';
 import type { Log } from './log';
@@ -44,7 +45,7 @@ export const helpers = (output: () => NodeJS.WritableStream) => ({
 const typedIn = new AsyncLocalStorage<ConsoleRepl>();
 
 /** node:repl, once a console has needed it. */
-let replModule: typeof import('node:repl') | undefined;
+let replModule: ReturnType<typeof builtins.repl> | undefined;
 
 let consoleRouted = false;
 
@@ -93,7 +94,7 @@ export class ConsoleRepl {
     }
     // Required here, not imported: node:repl is the heaviest module PID 1 uses and no
     // part of boot (nor can it be in a startup snapshot); it loads when a console first needs it.
-    const repl = (replModule ??= require('node:repl') as typeof import('node:repl'));
+    const repl = (replModule ??= builtins.repl());
     routeConsole();
     const server = repl.start({
       prompt: PROMPT,

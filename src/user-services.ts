@@ -1,10 +1,11 @@
 // Starting every user's init under supervision: root first, each in its own
 // cgroup with its limits, through the launcher (dist/launch.js) that isolates
 // it and becomes it. Stopping them: root last, the others at once.
-import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, statfsSync, statSync } from 'node:fs';
 import { setPriority, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
+import { childProcess, net } from './builtins';
 import { emptyCgroup, joinCgroup, leafCgroup, logCgroup, setupCgroups, signalCgroup, userCgroup } from './cgroups';
 import type { Config } from './config';
 import { LAUNCH_ENV, type LaunchSpec } from './launch';
@@ -16,7 +17,6 @@ import { LOG_MAX_ENV } from './log-writer';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
 import { signalName, type Reaper } from './reaper';
-import { Socket } from 'node:net';
 import type { DiskQuotas } from './quotas';
 import { monotonicMs } from './clock';
 
@@ -108,7 +108,7 @@ function joinEarly(spec: LaunchSpec, pid: number | undefined): void {
  */
 export function spawnLaunched(spec: LaunchSpec, stdio: StdioOptions): ChildProcess {
   const { argv, env, setsid } = launcherCommand(spec);
-  const child = spawn(argv[0], argv.slice(1), { env, stdio, detached: setsid });
+  const child = childProcess().spawn(argv[0], argv.slice(1), { env, stdio, detached: setsid });
   joinEarly(spec, child.pid);
   return child;
 }
@@ -134,7 +134,7 @@ function spawnService(spec: LaunchSpec, stdin: number, stdout: number, name: str
     closeSync(stderr.write);
   }
   joinEarly(spec, pid);
-  complaints(new Socket({ fd: stderr.read, readable: true, writable: false }), name, log);
+  complaints(new (net().Socket)({ fd: stderr.read, readable: true, writable: false }), name, log);
   return pid;
 }
 

@@ -2,7 +2,7 @@
 // back. Pure: no sockets, no clock. A packet from the network is untrusted, so
 // decoding checks every length and throws DhcpFormatError for anything
 // malformed; the socket edge drops such packets with a debug line.
-import { isIPv4 } from 'node:net';
+import { isIPv4 } from '../builtins';
 
 export const MESSAGE = { DISCOVER: 1, OFFER: 2, REQUEST: 3, DECLINE: 4, ACK: 5, NAK: 6, RELEASE: 7, INFORM: 8 } as const;
 export type MessageType = keyof typeof MESSAGE;

@@ -2,7 +2,7 @@
 // every interface has its own and its broadcasts leave through its own link,
 // with no address and no route yet), adopted by node:dgram. Whatever arrives
 // is decoded here; a malformed packet is dropped with a debug line.
-import { createSocket } from 'node:dgram';
+import { dgram } from '../builtins';
 import type { Log } from '../log';
 import type { Sys } from '../sys';
 import { decodeDhcp, encodeDhcp, type DhcpMessage } from './dhcp-packet';
@@ -17,7 +17,7 @@ export interface DhcpSocket {
 }
 
 export function openDhcpSocket(sys: Sys, ifname: string, receive: (msg: DhcpMessage) => void, log: Log): DhcpSocket {
-  const socket = createSocket({ type: 'udp4' });
+  const socket = dgram().createSocket({ type: 'udp4' });
   socket.on('error', (err) => log.warn(`${ifname}: DHCP socket: ${err.message}`));
   socket.on('message', (packet, from) => {
     let msg: DhcpMessage;

@@ -5,6 +5,7 @@
 // setServers, and requires node:dns only once there is something to tell.
 import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../atomic-write';
+import { dns } from '../builtins';
 import { join } from 'node:path';
 
 /** Written by PID 1, shown read-only to every user. */
@@ -41,7 +42,7 @@ export class Resolver {
     writeAtomic(join(this.dir, 'resolv.conf'), text);
     if (!servers.length && !this.told) return true; // nothing to tell: node:dns stays off the boot path
     // An empty list would leave Node's resolver on its stale servers; loopback answers nothing, quickly.
-    (require('node:dns') as typeof import('node:dns')).setServers(servers.length ? [...servers] : ['127.0.0.1']);
+    dns().setServers(servers.length ? [...servers] : ['127.0.0.1']);
     this.told = true;
     return true;
   }

@@ -52,3 +52,23 @@ t.test('signal names as exit events give them', async (t) => {
   t.equal(signalName(15), 'SIGTERM');
   t.equal(signalName(null), null);
 });
+
+t.test("once tracking, Node's own children are left to child_process: their exit events still come", async (t) => {
+  const { spawn } = await import('node:child_process');
+  const sys = fakeSys();
+  sys.waitpid = (pid) => {
+    sys.trace.push(`waitpid(${pid})`);
+    return null;
+  };
+  let pids: number[] = [];
+  const reaper = new Reaper(sys, memoryLog(), { pids: () => pids, info: () => undefined });
+  reaper.trackNodeChildren();
+  const child = spawn('sleep', ['0.1']);
+  pids = [child.pid!];
+  t.same(reaper.reap(), { exits: [], left: 1 }, 'counted as left, not waited for');
+  t.same(sys.trace, [], 'never asked the kernel for it');
+  t.equal(reaper.owned.size, 1);
+  const [code] = await new Promise<[number | null]>((resolve) => child.on('exit', (c) => resolve([c])));
+  t.equal(code, 0, "its exit status is Node's");
+  t.equal(reaper.owned.size, 0, 'forgotten after its exit');
+});

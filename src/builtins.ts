@@ -1,0 +1,23 @@
+// Node's built-in modules that PID 1 loads at their first use rather than
+// with its bundle. Each costs its first load on an emulated CPU, and most
+// pull in others: tty, net and child_process need node:stream (20 modules,
+// 0.2-0.36 s under TCG), child_process needs dgram. None of them is on
+// the path to ready without users: the consoles' streams, the REPL, the
+// network's leases, the clock's servers and SSH all come after it. PID 1's
+// own code imports these through here (a type import is free), so a
+// top-level `import … from 'node:net'` would not slip back into the boot.
+type Net = typeof import('node:net');
+
+export const childProcess = () => require('node:child_process') as typeof import('node:child_process');
+export const crypto = () => require('node:crypto') as typeof import('node:crypto');
+export const dgram = () => require('node:dgram') as typeof import('node:dgram');
+export const dns = () => require('node:dns') as typeof import('node:dns');
+export const http = () => require('node:http') as typeof import('node:http');
+export const net = () => require('node:net') as Net;
+export const repl = () => require('node:repl') as typeof import('node:repl');
+export const tty = () => require('node:tty') as typeof import('node:tty');
+export const v8 = () => require('node:v8') as typeof import('node:v8');
+
+/** net's address checks, without loading net until an address is checked. */
+export const isIP: Net['isIP'] = (input) => net().isIP(input);
+export const isIPv4: Net['isIPv4'] = (input) => net().isIPv4(input);

@@ -1,0 +1,27 @@
+// What loading PID 1 costs before its first line: the bundle's top level must
+// not pull in the built-in modules that nothing before ready needs
+// (src/builtins.ts). Run as the build runs it for the compile cache: the
+// image's node, /init's #! option, the bundle refusing to go on as it is not
+// PID 1, so only what its loading required is there at exit.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { BOOT, BUNDLE } from '../../build/paths';
+import { nodeDist } from '../../build/node-binary';
+import { shebangOption } from '../../build/compile-cache';
+
+const HEAVY = ['stream', 'net', 'tty', 'child_process', 'dgram', 'v8', 'crypto', 'dns', 'http', 'repl'];
+
+t.test("PID 1's bundle loads none of the heavy built-ins before its first line", async (t) => {
+  const dir = t.testdir({});
+  copyFileSync(BOOT, `${dir}/init`);
+  copyFileSync(BUNDLE, `${dir}/init.js`);
+  writeFileSync(`${dir}/report.js`, "process.on('exit', () => require('fs').writeFileSync(__dirname + '/loaded.json', JSON.stringify(process.moduleLoadList)));\n");
+  const { stripped } = await nodeDist('x64');
+  // env -i: none of tap's NODE_OPTIONS (its loader would load them all).
+  const run = spawnSync('env', ['-i', stripped, ...shebangOption(readFileSync(BOOT)), '--require', `${dir}/report.js`, `${dir}/init`], { encoding: 'utf8' });
+  t.match(run.stderr, /refuses to run as pid \d+/, 'the bundle loaded and stopped where a non-PID 1 stops');
+  const loaded = new Set((JSON.parse(readFileSync(`${dir}/loaded.json`, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length)));
+  t.same(HEAVY.filter((m) => loaded.has(m)), [], 'none of them loaded');
+  t.ok(loaded.has('os'), 'what it does import is seen (the check can fail)');
+});
