@@ -3,7 +3,8 @@
 // --optimize-for-size (a small young generation: it is set when the heap is
 // made), and once it is ready its functions stop at the baseline compiler:
 // without Maglev and TurboFan (their code, the pages of node they run from,
-// their working memory) PID 1 idles in 59 MB instead of 71-78 MB.
+// their working memory) PID 1 idled in 59 MB instead of 71-78 MB (measured
+// with them off from /init on; at ready, not measured yet).
 // WebAssembly, and fetch with it, still works (--lite-mode would take it
 // away). Set after ready, not in /init: node:v8 needs node:stream, which
 // nothing before ready does. Measured in the README's Boot speed section.

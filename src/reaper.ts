@@ -38,7 +38,6 @@ export class Reaper {
   /** Each child's name, read once when it is first seen: for the reaped line, since a reaped pid has no /proc entry. */
   private readonly names = new Map<number, string>();
   private pending: NodeJS.Immediate | undefined;
-  private tracking = false;
 
   constructor(
     private readonly sys: Sys,
@@ -97,10 +96,8 @@ export class Reaper {
     return { exits, left };
   }
 
-  /** From now on, children that Node's child_process spawns are left to it: call before anything can spawn one. */
+  /** From now on, children that Node's child_process spawns are left to it: call once, before anything can spawn one. */
   trackNodeChildren(): void {
-    if (this.tracking) return;
-    this.tracking = true;
     const reaper = this;
     // Every child_process API (spawn, exec, fork …) goes through this undocumented method.
     const proto = childProcess().ChildProcess.prototype as unknown as { spawn(this: ChildProcess, ...args: unknown[]): unknown };
