@@ -350,6 +350,14 @@ Napi::Value Dup2(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// isatty(fd): node:tty would answer too, but loads node:net and node:stream
+// with it (a container's PID 1 asks before ready whether it has a terminal).
+Napi::Value Isatty(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 0, 1)) return ThrowType(env, "isatty(fd)");
+  return Napi::Boolean::New(env, isatty(info[0].As<Napi::Number>().Int32Value()) == 1);
+}
+
 // pipe() → { read, write }: both ends close-on-exec, so each reaches only the
 // child it is handed to as stdio (an init's output, before its log writer runs).
 Napi::Value Pipe(const Napi::CallbackInfo& info) {
@@ -757,6 +765,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("openpty", Napi::Function::New(env, Openpty, "openpty"));
   exports.Set("setWindowSize", Napi::Function::New(env, SetWindowSize, "setWindowSize"));
   exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
+  exports.Set("isatty", Napi::Function::New(env, Isatty, "isatty"));
   exports.Set("pipe", Napi::Function::New(env, Pipe, "pipe"));
   exports.Set("spawn", Napi::Function::New(env, Spawn, "spawn"));
   exports.Set("watchdogSetTimeout", Napi::Function::New(env, WatchdogSetTimeout, "watchdogSetTimeout"));

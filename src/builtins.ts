@@ -2,8 +2,9 @@
 // with its bundle. Each costs its first load on an emulated CPU, and most
 // pull in others: tty, net and child_process need node:stream (20 modules,
 // 0.2-0.36 s under TCG), child_process needs dgram. None of them is on
-// the path to ready without users: the consoles' streams, the REPL, the
-// network's leases, the clock's servers and SSH all come after it. PID 1's
+// the path to ready: the consoles' streams, the REPL, the network's leases,
+// the clock's servers, SSH and the users' launchers' complaints all come
+// after it, and the boot's e2fsck runs through the addon. PID 1's
 // own code imports these through here (a type import is free), so a
 // top-level `import … from 'node:net'` would not slip back into the boot.
 type Net = typeof import('node:net');
@@ -21,3 +22,9 @@ export const v8 = () => require('node:v8') as typeof import('node:v8');
 /** net's address checks, without loading net until an address is checked. */
 export const isIP: Net['isIP'] = (input) => net().isIP(input);
 export const isIPv4: Net['isIPv4'] = (input) => net().isIPv4(input);
+
+/** The public built-in modules loaded so far, in load order: at ready, what the boot path cost (a debug line). */
+export function loadedBuiltins(): string[] {
+  const prefix = 'NativeModule ';
+  return (process as unknown as { moduleLoadList: string[] }).moduleLoadList.filter((m) => m.startsWith(prefix) && !m.startsWith(`${prefix}internal/`)).map((m) => m.slice(prefix.length));
+}

@@ -35,16 +35,31 @@ export function parseActiveConsoles(text: string): string[] {
   return [...new Set(names)];
 }
 
-/** Our stdin and stdout as the one terminal. */
+/** Whether PID 1 has asked for process.stdout: until then log lines are written to fd 1 directly, without its stream. */
+let stdoutMade = false;
+
+/** Our stdin and stdout as the one terminal (a container's logs, a namespace test's). */
 export const stdioTerminal = (): Terminal => ({
   name: 'console',
   get input() {
     return process.stdin;
   },
   get output() {
+    stdoutMade = true;
     return process.stdout;
   },
-  print: (text) => void process.stdout.write(text),
+  print(text) {
+    let rest = Buffer.from(text);
+    if (!stdoutMade)
+      try {
+        rest = rest.subarray(writeSync(1, rest));
+      } catch {
+        // Gone, or EAGAIN (someone made fd 1 non-blocking): the stream handles it from here.
+      }
+    if (!rest.length) return;
+    stdoutMade = true;
+    process.stdout.write(rest);
+  },
 });
 
 /**

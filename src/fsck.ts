@@ -3,13 +3,16 @@
 // power cut and fixes what is safe to fix without asking. What it cannot fix
 // leaves the partition unmounted, and the console says what to run.
 import { childProcess } from './builtins';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, readFile } from 'node:fs';
 import type { Log } from './log';
+import { sys as loadSys } from './sys';
 
 /** Where the image carries e2fsck (build/e2fsck.ts puts Debian's e2fsck.static there). */
 export const E2FSCK = '/sbin/e2fsck';
 /** The filesystems e2fsck checks. */
 const EXT = new Set(['ext2', 'ext3', 'ext4']);
+/** A preen that takes longer is killed and the partition mounted unchecked: a boot must end. */
+const PREEN_TIMEOUT_MS = 30 * 60_000;
 
 export type FsckVerdict = 'clean' | 'repaired' | 'unchecked' | 'damaged';
 
@@ -26,21 +29,57 @@ export function fsckVerdict(status: number | null): FsckVerdict {
  * must not be mounted (errors preen cannot fix). A missing e2fsck, another
  * filesystem or an e2fsck that could not run lets the mount go ahead.
  */
-export function checkFilesystem(device: string, fstype: string, log: Log, e2fsck = E2FSCK): boolean {
+export async function checkFilesystem(device: string, fstype: string, log: Log, e2fsck = E2FSCK, timeoutMs = PREEN_TIMEOUT_MS): Promise<boolean> {
   if (!EXT.has(fstype)) return true;
   if (!existsSync(e2fsck)) {
     log.warn(`${device}: not checked: no ${e2fsck} in this image`);
     return true;
   }
-  const run = childProcess().spawnSync(e2fsck, ['-p', device], { encoding: 'utf8', timeout: 30 * 60_000 });
-  const output = `${run.stdout ?? ''}${run.stderr ?? ''}`.trim().split('\n').filter(Boolean);
-  const verdict = fsckVerdict(run.error ? null : run.status);
-  const said = output.length ? `: ${output.join(' | ')}` : '';
+  const run = await preen(e2fsck, device, timeoutMs);
+  const verdict = fsckVerdict(run.status);
+  const said = run.output.length ? `: ${run.output.join(' | ')}` : '';
   if (verdict === 'clean') log.info(`${device}: checked, clean${said}`);
   else if (verdict === 'repaired') log.warn(`${device}: e2fsck repaired it${said}`);
-  else if (verdict === 'unchecked') log.warn(`${device}: e2fsck could not check it (${run.error?.message ?? `exit ${run.status ?? run.signal}`})${said}; mounting it anyway`);
+  else if (verdict === 'unchecked') log.warn(`${device}: e2fsck could not check it (${run.why})${said}; mounting it anyway`);
   else log.error(`${device}: errors e2fsck -p cannot fix${said}. Left unmounted: in the REPL run fsck('${device}') (e2fsck -f -y: it may delete damaged files), then .reboot`);
   return verdict !== 'damaged';
+}
+
+/**
+ * `e2fsck -p device`, its stdout and stderr on one pipe: its exit status
+ * (null when it could not run or was killed, with why) and its lines. The
+ * boot's own run, before the reaper: the addon's spawn (child_process would
+ * fork PID 1 and bring node:net and node:stream onto the path to ready), the
+ * pipe read on the thread pool to its end, then PID 1 waits for its child.
+ */
+async function preen(e2fsck: string, device: string, timeoutMs: number): Promise<{ status: number | null; why: string; output: string[] }> {
+  const sys = loadSys();
+  const pipe = sys.pipe();
+  let pid: number;
+  try {
+    pid = sys.spawn(e2fsck, [e2fsck, '-p', device], [], [-1, pipe.write, pipe.write], false);
+  } catch (err) {
+    closeSync(pipe.read);
+    return { status: null, why: (err as Error).message, output: [] };
+  } finally {
+    closeSync(pipe.write);
+  }
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    process.kill(pid, 'SIGKILL');
+  }, timeoutMs);
+  const text = await new Promise<string>((resolve) =>
+    readFile(pipe.read, 'utf8', (err, data) => {
+      if (err) process.kill(pid, 'SIGKILL'); // the wait below must not block PID 1 for as long as e2fsck would run
+      resolve(err ? `${err.message}\n` : data);
+    }),
+  );
+  closeSync(pipe.read);
+  const exit = sys.waitpid(pid, 0)!; // its output ended: it has exited, or is about to
+  clearTimeout(timer);
+  const why = killed ? `no verdict in ${timeoutMs / 1000} s: killed` : exit.signal === null ? `exit ${exit.code}` : `signal ${exit.signal}`;
+  return { status: exit.code, why, output: text.trim().split('\n').filter(Boolean) };
 }
 
 /** The REPL's fsck(device): a full check that answers yes to every repair; what it printed, and its verdict. */

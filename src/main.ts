@@ -37,6 +37,7 @@ import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
 import { stopAtBaselineCompiler } from './compilers';
+import { loadedBuiltins } from './builtins';
 import { Hotplug } from './hotplug';
 import { applySysctls, OOM_IMMUNE, setOomScoreAdj, SYSCTLS, userNamespaceSysctls } from './kernel-settings';
 
@@ -104,7 +105,7 @@ async function bootContainer(exit: (code: number) => void): Promise<void> {
   const sys = loadSys();
   const config = readConfig(undefined, { container: true });
   setLogLevel(config.logLevel);
-  terminals = process.stdin.isTTY ? [stdioTerminal()] : [];
+  terminals = sys.isatty(0) ? [stdioTerminal()] : []; // not process.stdin.isTTY: that makes the stream, and loads node:stream
   log.info(`container mode: ${terminals.length ? 'REPL on this terminal' : 'no terminal (docker run -it for the REPL)'}; users from /home`);
   for (const warning of config.warnings) log.warn(warning);
   noteCompileCache();
@@ -179,6 +180,7 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(monotonicMs())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
+  log.debug(`built-in modules at ready: ${loadedBuiltins().join(' ')}`);
   reaper.trackNodeChildren(); // loads child_process (and stream, net): off the boot path, before anything can spawn through it
   stopAtBaselineCompiler();
   if (users) ssh = startSsh(sys, config, users, auth); // after ready, before the banners show its key; ssh2 loads at the first connection

@@ -45,6 +45,8 @@ export interface Sys {
   /** TIOCSWINSZ: the terminal's size in rows and columns. */
   setWindowSize(fd: number, rows: number, cols: number): void;
   dup2(oldfd: number, newfd: number): void;
+  /** Whether fd is a terminal (node:tty's isatty loads node:net and node:stream). */
+  isatty(fd: number): boolean;
   /** pipe2(O_CLOEXEC): its two ends, each handed to a child as stdio and then closed here. */
   pipe(): { read: number; write: number };
   /**

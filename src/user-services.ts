@@ -134,7 +134,8 @@ function spawnService(spec: LaunchSpec, stdin: number, stdout: number, name: str
     closeSync(stderr.write);
   }
   joinEarly(spec, pid);
-  complaints(new (net().Socket)({ fd: stderr.read, readable: true, writable: false }), name, log);
+  // A turn of the loop later: the boot's launches all go before node:net loads (after ready); what comes meanwhile waits in the pipe.
+  setImmediate(() => complaints(new (net().Socket)({ fd: stderr.read, readable: true, writable: false }), name, log));
   return pid;
 }
 

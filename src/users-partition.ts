@@ -50,7 +50,7 @@ function describe(device: BlockDevice): string {
  */
 export async function mountUsersPartition(sys: Sys, loader: ModuleLoader, device: BlockDevice, target: string, config: Config, log: Log): Promise<void> {
   const fstype = config.usersFsType || device.type || 'ext4';
-  if (!checkFilesystem(device.path, fstype, log)) throw new Error(`${device.path} has errors e2fsck -p cannot fix`);
+  if (!(await checkFilesystem(device.path, fstype, log))) throw new Error(`${device.path} has errors e2fsck -p cannot fix`);
   await loader.loadAlias(`fs-${fstype}`);
   // The kernel would ask modprobe for the quota format, and there is none.
   const quota = fstype === 'ext4' && device.quota === true;

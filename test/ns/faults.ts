@@ -1,7 +1,8 @@
 // Faults a supervisor must hold against, with real inits under a real PID 1
 // (a container's, in namespaces): a crash loop reaching its cap, an init that
 // ignores SIGTERM, a shutdown while a user waits to restart, and a thousand
-// SIGTERMs at once.
+// SIGTERMs at once. And what the path to ready loaded, users' launches
+// included.
 import t from 'tap';
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,9 +23,13 @@ t.test('crash-loop cap, SIGTERM ignored, shutdown during backoff, 1000 SIGTERMs:
     writeFileSync(join(tree, 'home', name, 'init'), init, { mode: 0o755 });
     for (const path of [join(tree, 'home', name), join(tree, 'home', name, 'init')]) chownSync(path, uid, uid);
   }
-  const pid1 = bootNamespace(tree, `${dir}/root`, 'nodeos.restart_delay=100,1000 nodeos.shutdown_timeout=1500', { container: true });
+  const pid1 = bootNamespace(tree, `${dir}/root`, 'nodeos.restart_delay=100,1000 nodeos.shutdown_timeout=1500 nodeos.loglevel=debug', { container: true });
   t.teardown(() => pid1.child.kill('SIGKILL'));
   await pid1.expect(/ready in \d+ ms/, BOOT_MS);
+  // Three inits launched before ready, their launchers' stderr on pipes to PID 1: still none of the heavy built-ins (src/builtins.ts).
+  const builtins = (await pid1.expect(/built-in modules at ready: (.*)/, BOOT_MS))[1].split(' ');
+  t.same(builtins.filter((m) => ['stream', 'net', 'child_process', 'dgram', 'tty', 'v8'].includes(m)), [], `not before ready: ${builtins.join(' ')}`);
+  t.ok(builtins.includes('fs'), 'the list is read (the check can fail)');
 
   // The cap, with a real init failing for real (not a fake clock): ten failures, then no more starts.
   await pid1.expect('users: loop: failed 10 times in 5 minutes (last: code 1); not restarting', BOOT_MS);
