@@ -23,8 +23,8 @@ export const v8 = () => require('node:v8') as typeof import('node:v8');
 export const isIP: Net['isIP'] = (input) => net().isIP(input);
 export const isIPv4: Net['isIPv4'] = (input) => net().isIPv4(input);
 
-/** The public built-in modules loaded so far, in load order: at ready, what the boot path cost (a debug line). */
-export function loadedBuiltins(): string[] {
+/** The public built-in modules in a moduleLoadList (this process's by default), in load order: at ready, what the boot path cost (a debug line). */
+export function loadedBuiltins(moduleLoadList: readonly string[] = (process as unknown as { moduleLoadList: string[] }).moduleLoadList): string[] {
   const prefix = 'NativeModule ';
-  return (process as unknown as { moduleLoadList: string[] }).moduleLoadList.filter((m) => m.startsWith(prefix) && !m.startsWith(`${prefix}internal/`)).map((m) => m.slice(prefix.length));
+  return moduleLoadList.filter((m) => m.startsWith(prefix) && !m.startsWith(`${prefix}internal/`)).map((m) => m.slice(prefix.length));
 }
