@@ -8,7 +8,7 @@
 // a cgroup leaf under their limits), the terminal theirs until they log out.
 import { chmodSync, chownSync, closeSync, constants, existsSync, openSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DashboardDeps, DashboardEnd } from './dashboard';
+import { runDashboard, type DashboardDeps, type DashboardEnd } from './dashboard';
 import { hostname } from 'node:os';
 import { emptyCgroup } from './cgroups';
 import { reopenTerminal, type Terminal } from './consoles';
@@ -127,7 +127,6 @@ export class Consoles {
   private async dashboard(terminal: Terminal, canGoBack: boolean): Promise<DashboardEnd> {
     if (!this.deps.dashboard) return 'back';
     // dashboard.js is required only now: blessed is never loaded on a machine nobody looks at.
-    const { runDashboard } = require('./dashboard') as typeof import('./dashboard');
     // Streams of its own, and fresh ones after: the REPL's readline leaves its input paused, blessed keeps
     // its hold (listeners, modes) on what it drew on.
     if (terminal.device) reopenTerminal(terminal);

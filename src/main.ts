@@ -30,7 +30,7 @@ import { findUsersPartition, loadBootDrivers, mountUsersPartition } from './user
 import { PROGRAMS, startUsers, type UserServices, type UsersOptions } from './user-services';
 import { DiskQuotas } from './quotas';
 import type { BlockDevice } from './blockdev';
-import type { SshServer } from './ssh/server';
+import { SshServer } from './ssh/server';
 import { SETTINGS_DIR } from './users';
 import { Clock, monotonicMs, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
@@ -210,8 +210,6 @@ async function leaveInitramfs(sys: Sys, config: Config, loader: ModuleLoader, dr
 /** The SSH server, when there is a users partition to keep its host key and hold the accounts. */
 function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authenticator): SshServer | undefined {
   if (config.ssh === 'off') return undefined;
-  // Required here: the server's code is evaluated only where SSH runs, not at every PID 1 start.
-  const { SshServer } = require('./ssh/server') as typeof import('./ssh/server');
   const ssh = new SshServer(
     { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },
     { log: logger('ssh'), sys, auth, launchSpec: users.launchSpec, programs: PROGRAMS },

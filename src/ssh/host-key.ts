@@ -4,7 +4,7 @@
 // shown on the consoles' banner so a user can check it. Made and read with
 // node:crypto (openssh-key.ts): ssh2, most of PID 1's code and memory, loads
 // only when someone connects.
-import { createHash } from 'node:crypto';
+import { crypto } from '../builtins';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { writeAtomic } from '../atomic-write';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ export interface HostKey {
 }
 
 /** OpenSSH's fingerprint of a public key blob. */
-export const fingerprintOf = (blob: Buffer) => `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+export const fingerprintOf = (blob: Buffer) => `SHA256:${crypto().createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
 
 const fromPrivate = (text: string): HostKey => ({ private: text, fingerprint: fingerprintOf(ed25519PublicBlob(text)) });
 

@@ -1,7 +1,7 @@
 // Ed25519 private keys in OpenSSH's own file format (PROTOCOL.key), unencrypted,
 // made and read with node:crypto: what `ssh-keygen -t ed25519 -N ''` writes and
 // what ssh2 takes as a host key.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { crypto } from '../builtins';
 import { sshString, uint32, WireReader } from './wire';
 
 const MAGIC = Buffer.from('openssh-key-v1\0');
@@ -11,15 +11,15 @@ const PEM = /^-----BEGIN OPENSSH PRIVATE KEY-----\s+([A-Za-z0-9+/=\s]+?)\s*-----
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 
 const publicBlob = (pub: Buffer) => Buffer.concat([sshString(KEY_TYPE), sshString(pub)]);
-const publicOf = (seed: Buffer) => Buffer.from(createPublicKey(createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x!, 'base64url');
+const publicOf = (seed: Buffer) => Buffer.from(crypto().createPublicKey(crypto().createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }).x!, 'base64url');
 /** The private section is padded with 1, 2, 3 … to a multiple of 8 bytes. */
 const padding = (length: number) => Buffer.from(Array.from({ length }, (_, i) => i + 1));
 
 /** A new key: the private key file's text, and the public key line (as in .pub files). */
 export function newEd25519Key(): { private: string; public: string } {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  const jwk = crypto().generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
   const [seed, pub] = [Buffer.from(jwk.d!, 'base64url'), Buffer.from(jwk.x!, 'base64url')];
-  const check = randomBytes(4); // the same twice: how OpenSSH sees a key decrypted right
+  const check = crypto().randomBytes(4); // the same twice: how OpenSSH sees a key decrypted right
   const secret = Buffer.concat([check, check, sshString(KEY_TYPE), sshString(pub), sshString(Buffer.concat([seed, pub])), sshString('')]);
   const body = Buffer.concat([MAGIC, sshString('none'), sshString('none'), sshString(''), uint32(1), sshString(publicBlob(pub)), sshString(Buffer.concat([secret, padding((8 - (secret.length % 8)) % 8)]))]);
   const text = `-----BEGIN OPENSSH PRIVATE KEY-----\n${body.toString('base64').match(/.{1,70}/g)!.join('\n')}\n-----END OPENSSH PRIVATE KEY-----\n`;

@@ -11,8 +11,8 @@
 import type { StdioOptions } from 'node:child_process';
 import { closeSync, write } from 'node:fs';
 import { join } from 'node:path';
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import tty from 'node:tty';
+import type { Server as NetServer, Socket } from 'node:net';
+import { net, tty } from '../builtins';
 import type { Server, Connection, ServerChannel, AuthContext, Session } from 'ssh2';
 import { emptyCgroup } from '../cgroups';
 import type { LaunchSpec } from '../launch';
@@ -100,7 +100,7 @@ export class SshServer {
     if (key.replaced) log.warn(`the host key was unreadable (${key.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
     log.info(`${key.made ? 'made a host key' : 'host key'}: ${key.fingerprint} (ED25519)`);
     // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.
-    this.listener = createServer((socket) => this.admit(socket));
+    this.listener = net().createServer((socket) => this.admit(socket));
     this.listener.on('error', (err: Error) => log.error(`port ${this.options.port}: ${err.message}`));
     this.listener.listen(this.options.port, this.options.host ?? '0.0.0.0', () => log.info(`listening on port ${this.port}`));
   }
@@ -247,7 +247,7 @@ export class SshServer {
     const stdio: StdioOptions = terminal ? [terminal.slave, terminal.slave, terminal.slave] : ['pipe', 'pipe', 'pipe'];
     const child = spawnLaunched({ ...spec, env, stdio: terminal ? 'terminal' : 'pipes' }, stdio);
     // The master side belongs to this stream from here: it closes it (at EIO, once the session's side is closed, or below).
-    const output = terminal && new tty.ReadStream(terminal.master);
+    const output = terminal && new (tty().ReadStream)(terminal.master);
     if (terminal && output) {
       closeSync(terminal.slave);
       output.on('error', () => {});

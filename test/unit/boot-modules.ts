@@ -5,7 +5,8 @@
 // PID 1, so only what its loading required is there at exit.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BOOT, BUNDLE } from '../../build/paths';
 import { nodeDist } from '../../build/node-binary';
 import { shebangOption } from '../../build/compile-cache';
@@ -25,4 +26,14 @@ t.test("PID 1's bundle loads none of the heavy built-ins before its first line",
   const loaded = new Set(loadedBuiltins(JSON.parse(readFileSync(`${dir}/loaded.json`, 'utf8')) as string[]));
   t.same(HEAVY_BUILTINS.filter((m) => loaded.has(m)), [], 'none of them loaded');
   t.ok(loaded.has('os'), 'what it does import is seen (the check can fail)');
+});
+
+// A require() of one of PID 1's own modules makes esbuild wrap it, and all it imports, in functions V8 compiles
+// lazily at boot, outside the compile cache (src/builtins.ts): they import one another instead.
+t.test("PID 1's modules import one another, never require()", async (t) => {
+  const src = join(__dirname, '..', '..', 'src');
+  const files = (readdirSync(src, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== 'boot.ts'); // boot.ts loads the bundle itself
+  t.ok(files.length > 40, 'the sources are read');
+  const requiring = files.filter((f) => /\brequire\(\s*['"]\.\.?\//.test(readFileSync(join(src, f), 'utf8')));
+  t.same(requiring, [], 'no require() of a relative path');
 });
