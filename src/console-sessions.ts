@@ -126,7 +126,7 @@ export class Consoles {
 
   private async dashboard(terminal: Terminal, canGoBack: boolean): Promise<DashboardEnd> {
     if (!this.deps.dashboard) return 'back';
-    // dashboard.js is required only now: blessed is never loaded on a machine nobody looks at.
+    // blessed is loaded only now (runDashboard requires it): never on a machine nobody looks at.
     // Streams of its own, and fresh ones after: the REPL's readline leaves its input paused, blessed keeps
     // its hold (listeners, modes) on what it drew on.
     if (terminal.device) reopenTerminal(terminal);
