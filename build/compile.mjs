@@ -56,6 +56,8 @@ await Promise.all([
   build({ ...common, entryPoints: ['src/session.ts'], outfile: 'dist/session.js', minify: true, keepNames: true }),
   // A user's init.log, written as the user from the init's output.
   build({ ...common, entryPoints: ['src/log-writer.ts'], outfile: 'dist/log-writer.js', minify: true, keepNames: true }),
+  // The SSH host key, made at the first boot apart from PID 1 (node:crypto stays out of it).
+  build({ ...common, entryPoints: ['src/ssh/keygen.ts'], outfile: 'dist/ssh-keygen.js', minify: true, keepNames: true }),
   // SFTP, run as the user for SSH's sftp subsystem.
   build({ ...common, entryPoints: ['src/ssh/sftp-server.ts'], outfile: 'dist/sftp-server.js', minify: true, keepNames: true }),
   build({ ...common, entryPoints: ['src/env.ts'], outfile: 'dist/env.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true }),

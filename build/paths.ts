@@ -10,7 +10,7 @@ export const BUNDLE = join(DIST, 'init.js');
 export const BOOT = join(DIST, 'boot.js');
 export const ADDON = join(DIST, 'nodeos.node');
 /** What PID 1 runs for users, installed beside it (lib/nodeos/). */
-export const HELPERS = ['launch.js', 'session.js', 'sftp-server.js', 'log-writer.js'].map((name) => join(DIST, name));
+export const HELPERS = ['launch.js', 'session.js', 'sftp-server.js', 'log-writer.js', 'ssh-keygen.js'].map((name) => join(DIST, name));
 export const ENV = join(DIST, 'env.js');
 export const SH = join(DIST, 'sh.js');
 

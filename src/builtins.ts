@@ -12,8 +12,8 @@
 // (SSH's server, the dashboard) made esbuild wrap it and everything it
 // imports (26 modules) in functions V8 compiled lazily at boot, outside
 // the compile cache, which holds only what the bundle's compile made.
-// Imported, their top levels are the bundle's, in the cache: `/init`'s
-// first line → ready 912 → 807 ms (medians of 13 interleaved boots each).
+// Imported, their top levels are the bundle's, in the cache (README: Boot
+// speed).
 type Net = typeof import('node:net');
 
 export const childProcess = () => require('node:child_process') as typeof import('node:child_process');

@@ -33,8 +33,8 @@ export interface ConsoleDeps {
   login?: { auth: Authenticator; launchSpec(account: Account, leaf: string): LaunchSpec };
   /** What the dashboard shows and does (with a users partition). */
   dashboard?: DashboardDeps;
-  /** Lines under the banner (the SSH host key's fingerprint). */
-  bannerLines?: () => string[];
+  /** Lines under the banner (the SSH host key's fingerprint, which the first boot is still making). */
+  bannerLines?: () => Promise<string[]>;
 }
 
 export const VERSION = process.env.NODEOS_VERSION ?? 'dev';
@@ -140,7 +140,7 @@ export class Consoles {
   /** The banner, then a name and a password: the account when they are right. */
   private async login(terminal: Terminal): Promise<Account | undefined | 'ended'> {
     const { input, output, name } = terminal;
-    const banner = [`NodeOS ${VERSION} on ${hostname()} (${name})`, ...(this.deps.bannerLines?.() ?? [])];
+    const banner = [`NodeOS ${VERSION} on ${hostname()} (${name})`, ...((await this.deps.bannerLines?.()) ?? [])];
     output.write(`\r\n${banner.join('\r\n')}\r\n\r\n`);
     const user = await readLine(input, output, `${hostname()} login: `);
     if ('ended' in user) return input.readableEnded || input.destroyed ? 'ended' : undefined;

@@ -31,6 +31,7 @@ import { PROGRAMS, startUsers, type UserServices, type UsersOptions } from './us
 import { DiskQuotas } from './quotas';
 import type { BlockDevice } from './blockdev';
 import { SshServer } from './ssh/server';
+import { makeHostKeyApart } from './ssh/host-key';
 import { SETTINGS_DIR } from './users';
 import { Clock, monotonicMs, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
@@ -176,7 +177,10 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
       home: '/home',
       version: VERSION,
     },
-    bannerLines: () => (ssh?.fingerprint ? [`SSH host key: ${ssh.fingerprint} (ED25519)`] : []),
+    bannerLines: async () => {
+      const fingerprint = await ssh?.fingerprint(); // at the first boot, once the key is made
+      return fingerprint ? [`SSH host key: ${fingerprint} (ED25519)`] : [];
+    },
   });
   handleSignals(power, machine.signals);
   log.info(`ready in ${Math.round(monotonicMs())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
@@ -212,14 +216,9 @@ function startSsh(sys: Sys, config: Config, users: UserServices, auth: Authentic
   if (config.ssh === 'off') return undefined;
   const ssh = new SshServer(
     { port: config.ssh, passwordAuth: config.sshPassword, keyDir: `/home/${SETTINGS_DIR}/ssh` },
-    { log: logger('ssh'), sys, auth, launchSpec: users.launchSpec, programs: PROGRAMS },
+    { log: logger('ssh'), sys, auth, launchSpec: users.launchSpec, programs: PROGRAMS, makeHostKey: (dir) => makeHostKeyApart(dir) },
   );
-  try {
-    ssh.start();
-  } catch (err) {
-    logger('ssh').error(`not started: ${(err as Error).message}`);
-    return undefined;
-  }
+  ssh.start().catch((err) => logger('ssh').error(`not started: ${(err as Error).message}`));
   return ssh;
 }
 

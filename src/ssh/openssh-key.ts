@@ -1,6 +1,7 @@
-// Ed25519 private keys in OpenSSH's own file format (PROTOCOL.key), unencrypted,
-// made and read with node:crypto: what `ssh-keygen -t ed25519 -N ''` writes and
-// what ssh2 takes as a host key.
+// Ed25519 private keys in OpenSSH's own file format (PROTOCOL.key), unencrypted:
+// what `ssh-keygen -t ed25519 -N ''` writes and what ssh2 takes as a host key.
+// Made with node:crypto; read without it, but for the check that the private
+// half makes the public one.
 import { crypto } from '../builtins';
 import { sshString, uint32, WireReader } from './wire';
 
@@ -26,8 +27,21 @@ export function newEd25519Key(): { private: string; public: string } {
   return { private: text, public: `${KEY_TYPE} ${publicBlob(pub).toString('base64')}` };
 }
 
-/** The public key blob of an unencrypted Ed25519 key file; throws, saying what is wrong, for anything else. */
-export function ed25519PublicBlob(text: string): Buffer {
+/**
+ * The public key blob of an unencrypted Ed25519 key file, read without
+ * node:crypto (PID 1 at boot); throws, saying what is wrong, for anything
+ * else. Whether its private half makes its public half takes node:crypto:
+ * that is checkEd25519Pair.
+ */
+export const ed25519PublicBlob = (text: string): Buffer => readEd25519(text).blob;
+
+/** Why the private key does not make the public key beside it (node:crypto), or undefined when it does. */
+export function checkEd25519Pair(text: string): string | undefined {
+  const { seed, pub } = readEd25519(text);
+  return publicOf(seed).equals(pub) ? undefined : 'the private key does not make its public key';
+}
+
+function readEd25519(text: string): { blob: Buffer; seed: Buffer; pub: Buffer } {
   const pem = PEM.exec(text);
   const body = pem ? Buffer.from(pem[1].replace(/\s+/g, ''), 'base64') : Buffer.alloc(0);
   if (!body.subarray(0, MAGIC.length).equals(MAGIC)) throw new Error('not an OpenSSH private key');
@@ -46,9 +60,8 @@ export function ed25519PublicBlob(text: string): Buffer {
     secret.string(); // comment
     if (pub.length !== 32 || pair.length !== 64 || !pair.subarray(32).equals(pub)) throw new Error('key lengths or halves do not match');
     if (!blob.equals(publicBlob(pub))) throw new Error('public key differs from the private one');
-    if (!publicOf(pair.subarray(0, 32)).equals(pub)) throw new Error('the private key does not make its public key');
     if (!secret.rest().equals(padding(secret.rest().length))) throw new Error('bad padding');
-    return blob;
+    return { blob, seed: pair.subarray(0, 32), pub };
   } catch (err) {
     throw new Error(`OpenSSH private key: ${(err as Error).message}`);
   }

@@ -6,8 +6,9 @@
 // pseudo-terminal when asked), a command through /bin/sh, or SFTP
 // (sftp-server.js). Ending the channel ends what it started. Unauthenticated
 // connections are few and short-lived, so a flood cannot starve PID 1.
-// ssh2 (most of PID 1's code, and its crypto) loads at the first connection:
-// until someone uses SSH, PID 1 only listens, with the host key read.
+// ssh2 (most of PID 1's code, and node:crypto) loads at the first connection:
+// until someone uses SSH, PID 1 only listens, with the host key read
+// (host-key.ts: made apart at the first boot).
 import type { StdioOptions } from 'node:child_process';
 import { closeSync, write } from 'node:fs';
 import { join } from 'node:path';
@@ -22,7 +23,7 @@ import type { Sys } from '../sys';
 import { spawnLaunched, type Program } from '../user-services';
 import { readOwnFile, type Account } from '../users';
 import { findKey, parseAuthorizedKeys } from './authorized-keys';
-import { HOST_KEY_FILE, loadHostKey, type HostKey } from './host-key';
+import { checkHostKey, HOST_KEY_FILE, readHostKey, type HostKey } from './host-key';
 
 /** Connections still logging in, at most (OpenSSH's MaxStartups), and how long they may take. */
 const MAX_UNAUTHENTICATED = 10;
@@ -45,6 +46,8 @@ export interface SshDeps {
   launchSpec(account: Account, leaf: string, program: Program): LaunchSpec;
   /** The user's REPL, and the SFTP server. */
   programs: { session: Program; sftp: Program };
+  /** Makes a new host key in a folder (PID 1: makeHostKeyApart). */
+  makeHostKey(dir: string): Promise<void>;
 }
 
 /** The keys a user allows, from ~/.ssh/authorized_keys: theirs (or root's), not writable by others; problems logged. */
@@ -83,22 +86,40 @@ export class SshServer {
   private readonly loggingIn = new Map<string, NodeJS.Timeout>();
   private lastRefusalLog = 0;
   private sessions = 0;
+  private starting: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(
     private readonly options: SshOptions,
     private readonly deps: SshDeps,
   ) {}
 
-  get fingerprint(): string | undefined {
+  /** Reads (or makes) the host key, then listens. */
+  start(): Promise<void> {
+    return (this.starting = this.listen());
+  }
+
+  /** The host key's fingerprint, once read or made (none: SSH did not start). */
+  async fingerprint(): Promise<string | undefined> {
+    await this.starting?.catch(() => {});
     return this.hostKey?.fingerprint;
   }
 
-  start(): void {
+  private async listen(): Promise<void> {
     const { log } = this.deps;
-    const key = loadHostKey(this.options.keyDir);
+    const { keyDir } = this.options;
+    const found = readHostKey(keyDir);
+    if (found.replaced) log.warn(`the host key was unreadable (${found.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
+    let key = found.key;
+    if (!key) {
+      await this.deps.makeHostKey(keyDir);
+      const made = readHostKey(keyDir);
+      if (!made.key) throw new Error(`the host key just made is unreadable (${made.replaced})`);
+      key = made.key;
+    }
     this.hostKey = key;
-    if (key.replaced) log.warn(`the host key was unreadable (${key.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
-    log.info(`${key.made ? 'made a host key' : 'host key'}: ${key.fingerprint} (ED25519)`);
+    log.info(`${found.key ? 'host key' : 'made a host key'}: ${key.fingerprint} (ED25519)`);
+    if (this.stopping) return;
     // Our own listener hands sockets to ssh2, so that one that never even says hello is counted and timed too.
     this.listener = net().createServer((socket) => this.admit(socket));
     this.listener.on('error', (err: Error) => log.error(`port ${this.options.port}: ${err.message}`));
@@ -112,6 +133,7 @@ export class SshServer {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const client of this.clients) client.end();
     await new Promise<void>((resolve) => (this.listener ? this.listener.close(() => resolve()) : resolve()));
   }
@@ -142,6 +164,7 @@ export class SshServer {
   private server(): Server | undefined {
     if (this.ssh === undefined) {
       try {
+        this.checkHostKey();
         this.ssh = new (ssh2().Server)({ hostKeys: [this.hostKey!.private], ident: 'NodeOS' }, (client, info) => this.accept(client, info.ip, `${info.ip}:${info.port}`));
       } catch (err) {
         this.ssh = null;
@@ -149,6 +172,14 @@ export class SshServer {
       }
     }
     return this.ssh ?? undefined;
+  }
+
+  /** The pair is checked when node:crypto comes with ssh2: a key whose halves disagree is replaced, as an unreadable one is. */
+  private checkHostKey(): void {
+    const checked = checkHostKey(this.options.keyDir, this.hostKey!);
+    if (!checked.replaced) return;
+    this.hostKey = checked.key;
+    this.deps.log.warn(`the host key was unusable (${checked.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint: ${checked.key.fingerprint} (ED25519)`);
   }
 
   private loggedIn(key: string): void {

@@ -3,7 +3,8 @@
 // uid, home, view), bob's key cannot, passwords are refused by default; a
 // command's output, errors and exit code come back; a REPL on a pty; sftp
 // put; a flood of connections leaves the console answering; after a reboot
-// the file is still there and the host key is the same.
+// the file is still there and the host key is the same. Until someone
+// connects, PID 1 has not loaded node:crypto, the key made or read.
 import t from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -50,12 +51,17 @@ t.test('ssh and sftp into NodeOS', async (t) => {
   const ssh = (key: string, ...args: string[]) => [...options(key), '-p', String(port), ...args];
   const sftp = (key: string, batch: string) => run('sftp', ['-b', '-', ...options(key), '-P', String(port), 'alice@127.0.0.1'], batch);
 
+  // The console's REPL, loaded at the first key the test types, brings node:crypto itself (node's REPL does): it must
+  // come after node:repl, not with the host key before it.
+  const loadOrder = "['crypto', 'repl'].map((m) => process.moduleLoadList.indexOf('NativeModule ' + m))";
   const boot = async () => {
     const guest = bootGuest(manifest, { users: image, forwards: [`${port}:22`] });
     t.teardown(() => guest.child.kill('SIGKILL'));
     await guest.expect('nodeos> ', BOOT_MS);
     await guest.seen('ssh: listening on port 22', BOOT_MS);
     await guest.seen(/eth0: bound/, BOOT_MS);
+    const [crypto, repl] = await guest.value<[number, number]>(loadOrder);
+    t.ok(repl >= 0 && (crypto === -1 || crypto > repl), `PID 1 made or read its host key without node:crypto (loaded: ${crypto}, node:repl: ${repl})`);
     return guest;
   };
 
