@@ -109,7 +109,6 @@ export class SshServer {
     const { log } = this.deps;
     const { keyDir } = this.options;
     const found = readHostKey(keyDir);
-    if (found.replaced) log.warn(`the host key was unreadable (${found.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
     let key = found.key;
     if (!key) {
       await this.deps.makeHostKey(keyDir);
@@ -117,6 +116,8 @@ export class SshServer {
       if (!made.key) throw new Error(`the host key just made is unreadable (${made.replaced})`);
       key = made.key;
     }
+    // Said once the new key exists: when making it fails, "not started" says why instead.
+    if (found.replaced) log.warn(`the host key was unreadable (${found.replaced}): kept as ${HOST_KEY_FILE}.bad, a new one made; clients will see a new fingerprint`);
     this.hostKey = key;
     log.info(`${found.key ? 'host key' : 'made a host key'}: ${key.fingerprint} (ED25519)`);
     if (this.stopping) return;
