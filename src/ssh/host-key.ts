@@ -37,8 +37,8 @@ const fromPrivate = (text: string): HostKey => ({ private: text, fingerprint: fi
 const setAside = (dir: string) => renameSync(join(dir, HOST_KEY_FILE), join(dir, `${HOST_KEY_FILE}.bad`));
 
 /**
- * The key in dir (0700, root's, made when missing), read without
- * node:crypto; no key when there is none yet. A key a power cut or a disk
+ * The key in dir (a folder 0700 and root's, made when missing), read
+ * without node:crypto; no key when there is none yet. A key a power cut or a disk
  * error left unreadable is kept as .bad (`replaced` says why), so a new one
  * can be made: SSH with a new key beats none.
  */
