@@ -38,6 +38,18 @@ const shellOnly = {
     build.onLoad({ filter: /.*/, namespace: 'unused' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
   },
 };
+// winston's streams come from readable-stream 3, a copy of Node 10's: node's own (loaded anyway, for the consoles and
+// sockets) serve it the same classes, so PID 1 holds one stream implementation rather than two.
+const nodeStreams = {
+  name: 'node-streams',
+  setup(build) {
+    build.onResolve({ filter: /^readable-stream(\/|$)/ }, (args) => ({ path: args.path, namespace: 'node-streams' }));
+    build.onLoad({ filter: /.*/, namespace: 'node-streams' }, (args) => ({
+      contents: `module.exports = require('node:stream')${args.path.endsWith('/_stream_writable.js') ? '.Writable' : ''};`,
+      loader: 'js',
+    }));
+  },
+};
 const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', logLevel: 'warning', legalComments: 'none', define, external: ['blessed'] };
 
 // The type-check runs beside the bundling; the addon's build needs the CLI's bundle.
@@ -47,7 +59,7 @@ await Promise.all([
   // ssh2's optional native helpers are left out: it falls back on node:crypto without them. A production build:
   // winston's own debug lines (@dabh/diagnostics) are then its no-op, not the development one that loads colorspace
   // and kuler with winston (0.6 MB of PID 1's memory); nothing else in the bundle reads NODE_ENV.
-  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, define: { ...define, 'process.env.NODE_ENV': '"production"' }, external: [...common.external, 'cpu-features', '*/sshcrypto.node'] }),
+  build({ ...common, entryPoints: ['src/main.ts'], outfile: 'dist/init.js', banner: { js: '#!/bin/node' }, minify: true, keepNames: true, define: { ...define, 'process.env.NODE_ENV': '"production"' }, external: [...common.external, 'cpu-features', '*/sshcrypto.node'], plugins: [nodeStreams] }),
   // /init: the compile cache on, then PID 1's bundle (loaded from beside it, never bundled into it); its #! option: src/boot.ts.
   build({ ...common, entryPoints: ['src/boot.ts'], outfile: 'dist/boot.js', banner: { js: '#!/bin/node --optimize-for-size' }, minify: true, external: ['./init.js'] }),
   // Run by PID 1 for each user; /usr/bin/env for #!/usr/bin/env node scripts.

@@ -37,3 +37,10 @@ t.test("PID 1's modules import one another, never require()", async (t) => {
   const requiring = files.filter((f) => /\brequire\(\s*['"]\.\.?\//.test(readFileSync(join(src, f), 'utf8')));
   t.same(requiring, [], 'no require() of a relative path');
 });
+
+// winston asks for readable-stream 3, a copy of Node 10's streams; the bundle gives it node's own (build/compile.mjs).
+t.test("PID 1's bundle holds one stream implementation, node's", async (t) => {
+  const bundle = readFileSync(BUNDLE, 'utf8');
+  t.ok(bundle.includes('winston'), 'winston is in it');
+  t.notMatch(bundle, /ReadableState|WritableState/, "no copy of node's streams");
+});
