@@ -16,7 +16,7 @@ import { BOOT_PATH, mountPoints, runtimeEntries, systemEntries } from '../initra
 import { CONTAINER, PLATFORM_ENV } from '../src/container';
 import { PASSWD_FILE } from '../src/passwd';
 import { SETTINGS_DIR } from '../src/users';
-import { sourceDateEpoch, systemInputs } from './image';
+import { PID1_ENVIRONMENT, sourceDateEpoch, systemInputs } from './image';
 import { ROOT } from './paths';
 import { tarBuffer } from './tar';
 import { installUserDependencies } from './user-deps';
@@ -84,7 +84,7 @@ export function imageConfig(arch: string, diffIds: readonly string[], history: r
     config: {
       // /init itself, run through its #! line as the kernel runs it: the same node options (src/boot.ts).
       Entrypoint: [`/${BOOT_PATH}`],
-      Env: ['PATH=/usr/bin:/bin', `${PLATFORM_ENV}=${CONTAINER}`],
+      Env: ['PATH=/usr/bin:/bin', `${PLATFORM_ENV}=${CONTAINER}`, ...PID1_ENVIRONMENT],
       WorkingDir: '/',
       StopSignal: 'SIGTERM',
       Labels: labels,

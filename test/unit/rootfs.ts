@@ -51,8 +51,8 @@ t.test('platforms: every row is complete, and the PC one is for hardware', async
     for (const c of platform.modules) t.ok(MODULE_CLASSES[c].length, `${name}: module class ${c}`);
   }
   const [qemu, pc] = [kernelPlatform('qemu'), kernelPlatform('pc')];
-  t.equal(defaultCmdline('x64', qemu), 'console=ttyS0 panic=1 quiet');
-  t.equal(defaultCmdline('x64', pc), 'console=ttyS0,115200 console=tty0 panic=1 quiet', 'the screen last: /dev/console is the screen');
+  t.equal(defaultCmdline('x64', qemu), 'console=ttyS0 panic=1 quiet MALLOC_ARENA_MAX=1');
+  t.equal(defaultCmdline('x64', pc), 'console=ttyS0,115200 console=tty0 panic=1 quiet MALLOC_ARENA_MAX=1', 'the screen last: /dev/console is the screen');
   t.equal(pc.kernel, 'hardware');
   t.ok(pc.modules.includes('usb') && pc.modules.includes('keyboards'));
   t.throws(() => kernelPlatform('oci'), /--platform oci runs on a container engine's kernel/);
