@@ -28,12 +28,13 @@ import { ARCHIVE_CACHE, trimCache } from './cache-trim';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
 
 /**
- * PID 1's environment, which must be there when node starts: the kernel hands
- * /init each word of its command line it does not know, as NAME=value (a
- * container engine, the image's Env). MALLOC_ARENA_MAX=1: PID 1's threads
- * share glibc's one malloc arena, not one each that keeps the pages it once
- * used (set by mallopt(3) from PID 1 it changed nothing: the arenas are made
- * while node starts). Measured in the README's Boot speed section.
+ * PID 1's environment, there before node starts: the kernel hands /init each
+ * word of its command line that it does not know as NAME=value (a container
+ * engine, the image's Env). MALLOC_ARENA_MAX=1: PID 1's threads share glibc's
+ * one malloc arena, not one each that keeps the pages it once used. It has to
+ * be there from the start: mallopt(3) called by PID 1 changed nothing (the
+ * arenas that cost are made while node starts). Measured in the README's
+ * Boot speed section.
  */
 export const PID1_ENVIRONMENT = ['MALLOC_ARENA_MAX=1'];
 
