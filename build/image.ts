@@ -26,17 +26,14 @@ import { ADDON, BOOT, BUNDLE, CACHE, ENV, HELPERS, ROOT, SH } from './paths';
 import { compileCacheEntries, nodeRunner } from './compile-cache';
 import { ARCHIVE_CACHE, trimCache } from './cache-trim';
 import { kernelPlatform, platformDir, type KernelPlatform } from './platforms';
+import { ONE_ARENA } from '../src/one-arena';
 
 /**
  * PID 1's environment, there before node starts: the kernel hands /init each
  * word of its command line that it does not know as NAME=value (a container
- * engine, the image's Env). MALLOC_ARENA_MAX=1: PID 1's threads share glibc's
- * one malloc arena, not one each that keeps the pages it once used. It has to
- * be there from the start: mallopt(3) called by PID 1 changed nothing (the
- * arenas that cost are made while node starts). Measured in the README's
- * Boot speed section.
+ * engine, the image's Env). One malloc arena: src/one-arena.ts.
  */
-export const PID1_ENVIRONMENT = ['MALLOC_ARENA_MAX=1'];
+export const PID1_ENVIRONMENT = Object.entries(ONE_ARENA).map(([name, value]) => `${name}=${value}`);
 
 export const defaultCmdline = (arch: string, platform: KernelPlatform) => [...platform.consoles(arch).map((c) => `console=${c}`), 'panic=1', 'quiet', ...PID1_ENVIRONMENT].join(' ');
 

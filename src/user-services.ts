@@ -14,6 +14,7 @@ import type { Log } from './log';
 import { POLICY, Service, type Run, type Status } from './supervisor';
 import { discoverUsers, readUserConfig, SETTINGS_DIR, toBytes, userLimits, type Account } from './users';
 import { LOG_MAX_ENV } from './log-writer';
+import { ONE_ARENA } from './one-arena';
 import { HealthMonitor, httpProbe, parseHealthCheck, type HealthStatus, type Probe } from './health';
 import { proxyEnvironment } from './net/proxy';
 import { signalName, type Reaper } from './reaper';
@@ -271,7 +272,7 @@ export function startUsers(config: Config, log: Log, { homes = '/home', isolatio
   const services = users.map((user) => {
     const spec: LaunchSpec = { ...inLeaf(user, 'init'), init: user.init };
     const writer = runAs(user, cgroups ? logCgroup(user.name) : '');
-    const writerSpec: LaunchSpec = { ...writer, ...PROGRAMS.logWriter, stdio: 'pipes', env: { ...writer.env, [LOG_MAX_ENV]: String(logMaxBytes) } };
+    const writerSpec: LaunchSpec = { ...writer, ...PROGRAMS.logWriter, stdio: 'pipes', env: { ...writer.env, [LOG_MAX_ENV]: String(logMaxBytes), ...ONE_ARENA } };
     const { cgroup } = spec;
     let current: Run | undefined;
     let health: HealthMonitor | undefined;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { bootGuest } from '../../build/qemu';
 import { ROOT } from '../../build/paths';
 import { buildUsersImage } from '../../build/users-image';
-import { writeUsersTree } from '../fixtures/users-tree';
+import { UIDS, writeUsersTree } from '../fixtures/users-tree';
 import { BOOT_MS, checkUsers, powerOff, until, waitJson } from '../fixtures/users-checks';
 
 const manifest = join(ROOT, 'out', 'x64', 'manifest.json');
@@ -24,11 +24,14 @@ t.test('users: uid, isolation, supervision, persistence', async (t) => {
   await guest.expect('switched root: the users partition is /home', BOOT_MS);
   await guest.expect('nodeos> ', BOOT_MS);
   await checkUsers(t, guest, ['flood']);
-  // The command line's MALLOC_ARENA_MAX=1 (build/image.ts) reaches PID 1, and only PID 1: a user's init has the environment PID 1 gives it.
+  // One malloc arena (src/one-arena.ts) for PID 1, from the command line (build/image.ts), and for the log writers; a user's init has glibc's default.
   const environ = (pid: string) => guest.value<string[]>(`fs.readFileSync('/proc/' + ${pid} + '/environ', 'utf8').split('\\0')`);
   t.ok((await environ('1')).includes('MALLOC_ARENA_MAX=1'), "PID 1's threads share one malloc arena");
   const alice = await environ("users().find((u) => u.name === 'alice').pid");
   t.ok(alice.includes('USER=alice') && !alice.some((v) => v.startsWith('MALLOC_')), "alice's init has her environment, not PID 1's");
+  // flood's processes come and go meanwhile: one that ends between the listing and the reads is passed over.
+  const writer = await environ(`fs.readdirSync('/proc').find((p) => { try { return /^\\d+$/.test(p) && fs.readFileSync('/proc/' + p + '/cmdline', 'utf8').includes('log-writer') && fs.statSync('/proc/' + p).uid === ${UIDS.alice}; } catch { return false; } })`);
+  t.ok(writer.includes('USER=alice') && writer.includes('MALLOC_ARENA_MAX=1'), "alice's log writer runs as her, with one arena");
 
   // flood's million open() attempts, 10 000 orphans and 20 MiB of log: PID 1 answers throughout, reaps every orphan, and its heap stays small.
   let [slowest, answers, wrong] = [0, 0, 0];
