@@ -1,6 +1,7 @@
 // Node's compile cache for PID 1's bundle, shipped in the image beside it
 // (src/boot.ts turns it on). Made by the image's own node on this host: it
-// runs /init from a folder laid out like lib/nodeos, where the bundle loads
+// runs /init from a folder laid out like lib/nodeos (with the addon, through
+// which /init sets V8's flags, which name the cache's folder), where the bundle loads
 // every module, refuses to go on (it is not PID 1) and exits, and node writes
 // V8's bytecode for what it compiled. Another arch's node runs under QEMU's
 // user-mode emulator with its libraries from the image's sysroot: V8's
@@ -16,6 +17,7 @@ import type { CpioEntry } from '../initramfs/cpio';
 import { COMPILE_CACHE_DIR } from '../src/compile-cache';
 import { parseShebang } from '../src/node-script';
 import { BOOT_FILE, INIT_FILE, SYSTEM_DIR } from '../initramfs/layout';
+import { ADDON_FILE } from '../src/sys';
 import { treeEntries } from './tree-entries';
 import { CACHE } from './paths';
 import { archInfo, isHostArch } from './versions';
@@ -29,6 +31,8 @@ export interface CacheInputs {
   nodeVersion: string;
   boot: Buffer;
   init: Buffer;
+  /** The arch's addon: /init sets V8's flags with it before turning the cache on. */
+  addon: Buffer;
 }
 
 /** The command prefix that runs an arch's node on this host, or undefined when nothing here can (no qemu-user). */
@@ -42,7 +46,7 @@ export function nodeRunner(arch: string, sysroot: string): string[] | undefined 
 export function compileCacheEntries(inputs: CacheInputs): CpioEntry[] {
   const { runner } = inputs;
   if (!runner) return []; // PID 1 then logs that it compiled from source
-  const key = createHash('sha256').update(`${inputs.arch} ${inputs.nodeVersion}\0`).update(inputs.boot).update(inputs.init).digest('hex').slice(0, 16);
+  const key = createHash('sha256').update(`${inputs.arch} ${inputs.nodeVersion}\0`).update(inputs.boot).update(inputs.init).update(inputs.addon).digest('hex').slice(0, 16);
   const kept = join(CACHE, 'compile-cache', key);
   if (!existsSync(kept)) make(inputs, runner, kept);
   return treeEntries(kept, `${SYSTEM_DIR}/${COMPILE_CACHE_DIR}`);
@@ -63,6 +67,7 @@ function make(inputs: CacheInputs, runner: string[], kept: string): void {
   try {
     writeFileSync(join(dir, BOOT_FILE), inputs.boot);
     writeFileSync(join(dir, INIT_FILE), inputs.init);
+    writeFileSync(join(dir, ADDON_FILE), inputs.addon);
     try {
       // env -i: no NODE_OPTIONS or NODE_COMPILE_CACHE of ours may change what V8 makes.
       execFileSync('env', ['-i', ...runner, inputs.node, ...shebangOption(inputs.boot), join(dir, BOOT_FILE)], { stdio: 'pipe', timeout: 300_000 });

@@ -91,13 +91,13 @@ export async function nodeInputs(arch: string) {
 export async function systemInputs(arch: string): Promise<InitramfsInputs & { version: string }> {
   for (const file of [BOOT, BUNDLE, ADDON, ...HELPERS, ENV, SH]) if (!existsSync(file)) throw new Error(`build: ${file} is missing; run npm run build`);
   const node = await nodeInputs(arch);
-  const [boot, init] = [readFileSync(BOOT), readFileSync(BUNDLE)];
+  const [boot, init, addon] = [readFileSync(BOOT), readFileSync(BUNDLE), readFileSync(await ensureAddon(arch))];
   return {
     ...node,
     boot,
     init,
-    compileCache: compileCacheEntries({ arch, node: (await nodeDist(arch)).stripped, runner: nodeRunner(arch, await sysrootFor(arch)), nodeVersion: node.version, boot, init }),
-    addon: readFileSync(await ensureAddon(arch)),
+    compileCache: compileCacheEntries({ arch, node: (await nodeDist(arch)).stripped, runner: nodeRunner(arch, await sysrootFor(arch)), nodeVersion: node.version, boot, init, addon }),
+    addon,
     helpers: Object.fromEntries(HELPERS.map((file) => [basename(file), readFileSync(file)])),
     packages: unbundled(),
     env: readFileSync(ENV),

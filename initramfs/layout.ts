@@ -10,6 +10,7 @@
 import type { CpioEntry } from './cpio';
 import { withParents } from './cpio';
 import { NET_DIR } from '../src/net/resolver';
+import { ADDON_FILE } from '../src/sys';
 
 export interface RuntimeInputs {
   /** The node executable, at /bin/node. */
@@ -77,7 +78,7 @@ export function systemEntries(inputs: SystemInputs): CpioEntry[] {
     { type: 'file', path: INIT_PATH, mode: 0o755, data: inputs.init },
     ...(inputs.compileCache ?? []),
   ];
-  if (inputs.addon) entries.push({ type: 'file', path: `${SYSTEM_DIR}/nodeos.node`, mode: 0o755, data: inputs.addon });
+  if (inputs.addon) entries.push({ type: 'file', path: `${SYSTEM_DIR}/${ADDON_FILE}`, mode: 0o755, data: inputs.addon });
   for (const [name, data] of Object.entries(inputs.helpers ?? {})) entries.push({ type: 'file', path: `${SYSTEM_DIR}/${name}`, mode: 0o644, data });
   entries.push(...(inputs.packages ?? []));
   return entries;

@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <uv.h>
+#include <v8.h>
 
 #include <optional>
 #include <string>
@@ -321,6 +322,16 @@ Napi::Value Prctl(const Napi::CallbackInfo& info) {
                  (unsigned long)info[1].As<Napi::Number>().Int64Value(), 0UL, 0UL, 0UL);
   if (rc < 0) return ThrowErrno(env, errno, "prctl");
   return Napi::Number::New(env, rc);
+}
+
+// setV8Flags(flags): V8's flags, as node:v8's setFlagsFromString sets them.
+// node:v8 loads node:stream (20 modules), too dear for the start of PID 1's boot.
+Napi::Value SetV8Flags(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!CheckArgs(info, 1, 0)) return ThrowType(env, "setV8Flags(flags)");
+  std::string flags = info[0].As<Napi::String>();
+  v8::V8::SetFlagsFromString(flags.c_str(), flags.size());
+  return env.Undefined();
 }
 
 // watchdogSetTimeout(fd, seconds) → the timeout the driver set (WDIOC_SETTIMEOUT
@@ -760,6 +771,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("readSysfs", Napi::Function::New(env, ReadSysfs, "readSysfs"));
   exports.Set("unshare", Napi::Function::New(env, Unshare, "unshare"));
   exports.Set("prctl", Napi::Function::New(env, Prctl, "prctl"));
+  exports.Set("setV8Flags", Napi::Function::New(env, SetV8Flags, "setV8Flags"));
   exports.Set("sync", Napi::Function::New(env, Sync, "sync"));
   exports.Set("setControllingTerminal", Napi::Function::New(env, SetControllingTerminal, "setControllingTerminal"));
   exports.Set("openpty", Napi::Function::New(env, Openpty, "openpty"));

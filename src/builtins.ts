@@ -24,7 +24,6 @@ export const http = () => require('node:http') as typeof import('node:http');
 export const net = () => require('node:net') as Net;
 export const repl = () => require('node:repl') as typeof import('node:repl');
 export const tty = () => require('node:tty') as typeof import('node:tty');
-export const v8 = () => require('node:v8') as typeof import('node:v8');
 
 /** net's address checks, without loading net until an address is checked. */
 export const isIP: Net['isIP'] = (input) => net().isIP(input);

@@ -1,16 +1,18 @@
 // PID 1 lives as long as the machine and mostly waits: it trades V8's peak
 // speed for memory. Its #! line (build/compile.mjs) gives node
 // --optimize-for-size (a small young generation: it is set when the heap is
-// made), and once it is ready its functions stop at the baseline compiler:
-// without Maglev and TurboFan (their code, the pages of node they run from,
-// their working memory) PID 1 idled in 59 MB instead of 71-78 MB (with
-// them off from /init on; off at ready, node's pages of the code they ran
-// during the boot stay: 60.4-61.2 against 58.3-58.4 MB with users).
-// WebAssembly, and fetch with it, still works (--lite-mode would take it
-// away). Set after ready, not in /init: node:v8 needs node:stream, which
-// nothing before ready does. Measured in the README's Boot speed section.
-import { v8 } from './builtins';
+// made), and /init (src/boot.ts) stops its functions at the baseline
+// compiler before loading the bundle: without Maglev and TurboFan (their
+// code, the pages of node they run from, their working memory) PID 1 idled
+// in 59 MB instead of 71-78 MB. From the very start: node's path functions
+// became hot for Maglev while the bundle loaded, and the pages of node that
+// its one compile ran stayed in PID 1's RSS for good (2 MB). The addon sets
+// the flags, as #! takes one option and node:v8 would bring node:stream onto
+// the path to ready. WebAssembly, and fetch with it, still works
+// (--lite-mode would take it away). Measured in the README's Boot speed
+// section.
+import type { Sys } from './sys';
 
-export function stopAtBaselineCompiler(): void {
-  v8().setFlagsFromString('--no-maglev --no-turbofan');
+export function stopAtBaselineCompiler(sys: Sys): void {
+  sys.setV8Flags('--no-maglev --no-turbofan');
 }

@@ -37,7 +37,6 @@ import { Clock, monotonicMs, SAVED_CLOCK } from './clock';
 import { Network } from './net/network';
 import { realWatchdogSeams, Watchdog } from './watchdog';
 import { compileCacheProblem } from './compile-cache';
-import { stopAtBaselineCompiler } from './compilers';
 import { loadedBuiltins } from './builtins';
 import { Hotplug } from './hotplug';
 import { applySysctls, OOM_IMMUNE, setOomScoreAdj, SYSCTLS, userNamespaceSysctls } from './kernel-settings';
@@ -186,7 +185,6 @@ async function startSystem(sys: Sys, config: Config, machine: SystemOptions): Pr
   log.info(`ready in ${Math.round(monotonicMs())} ms (node and PID 1's modules: ${Math.round(loadedMs)} ms)`);
   log.debug(`built-in modules at ready: ${loadedBuiltins().join(' ')}`);
   reaper.trackNodeChildren(); // loads child_process (and stream, net): off the boot path, before anything can spawn through it
-  stopAtBaselineCompiler();
   if (users) ssh = startSsh(sys, config, users, auth); // after ready, before the banners show its key; ssh2 loads at the first connection
   consoles.start();
   useWinston(); // loaded now, off the boot path and after the prompt: until then lines go straight to their sinks

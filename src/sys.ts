@@ -37,6 +37,8 @@ export interface Sys {
   /** quotactl(Q_SETQUOTA): a block limit (KiB, 0 = none) for one uid or gid on the device's filesystem. */
   setQuota(device: string, type: number, id: number, blockLimitKiB: number): void;
   prctl(option: number, arg2: number): number;
+  /** V8's flags, as node:v8's setFlagsFromString (which loads node:stream) sets them. */
+  setV8Flags(flags: string): void;
   sync(): void;
   /** TIOCSCTTY on fd: the terminal becomes this session's (call after setsid). */
   setControllingTerminal(fd: number): void;
@@ -118,8 +120,11 @@ export const WNOHANG = 1;
 
 export const QUOTA = { USER: 0, GROUP: 1 } as const;
 
+/** The addon's name beside the bundle (and /init, which loads it first: src/boot.ts). */
+export const ADDON_FILE = 'nodeos.node';
+
 // The bundle ships the addon beside itself; from sources it is node-gyp's output.
-const ADDON_PATHS = [join(__dirname, 'nodeos.node'), join(__dirname, '..', 'native', 'build', 'Release', 'nodeos.node')];
+const ADDON_PATHS = [join(__dirname, ADDON_FILE), join(__dirname, '..', 'native', 'build', 'Release', 'nodeos.node')];
 
 function loadAddon(): Sys {
   const path = ADDON_PATHS.find((p) => existsSync(p));

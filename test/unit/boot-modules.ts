@@ -7,7 +7,8 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BOOT, BUNDLE } from '../../build/paths';
+import { ADDON, BOOT, BUNDLE } from '../../build/paths';
+import { ADDON_FILE } from '../../src/sys';
 import { nodeDist } from '../../build/node-binary';
 import { shebangOption } from '../../build/compile-cache';
 import { loadedBuiltins } from '../../src/builtins';
@@ -18,6 +19,7 @@ t.test("PID 1's bundle loads none of the heavy built-ins before its first line",
   const dir = t.testdir({});
   copyFileSync(BOOT, `${dir}/init`);
   copyFileSync(BUNDLE, `${dir}/init.js`);
+  copyFileSync(ADDON, `${dir}/${ADDON_FILE}`); // /init sets V8's flags through it
   writeFileSync(`${dir}/report.js`, "process.on('exit', () => require('fs').writeFileSync(__dirname + '/loaded.json', JSON.stringify(process.moduleLoadList)));\n");
   const { stripped } = await nodeDist('x64');
   // env -i: none of tap's NODE_OPTIONS (its loader would load them all).

@@ -6,6 +6,7 @@ import { hostname } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { CLONE, PR, RB, sys } from '../../src/sys';
+import { ADDON } from '../../build/paths';
 
 t.test('a failing syscall throws code, errno, syscall and path', async (t) => {
   const dir = t.testdir({});
@@ -75,6 +76,20 @@ t.test('prctl sets no_new_privs for this process', async (t) => {
   sys().prctl(PR.SET_NO_NEW_PRIVS, 1);
   t.equal(sys().prctl(PR.GET_NO_NEW_PRIVS, 0), 1);
   t.match(readFileSync('/proc/self/status', 'utf8'), /NoNewPrivs:\s+1/);
+});
+
+t.test('setV8Flags sets V8 flags in this node, as node:v8 would (PID 1 turns its optimizing compilers off with it)', async (t) => {
+  // In a node of its own: flags are for the whole process. %-calls parse only once the flag allows them.
+  const optimized = (flags: string) => execFileSync(process.execPath, ['-e', `
+    const addon = { exports: {} };
+    process.dlopen(addon, ${JSON.stringify(ADDON)});
+    addon.exports.setV8Flags(${JSON.stringify(`--allow-natives-syntax ${flags}`)});
+    const f = (x) => x + 1;
+    eval('%PrepareFunctionForOptimization(f); f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3)');
+    console.log(eval('%GetOptimizationStatus(f)') & 16 ? 'optimized' : 'not optimized');`], { encoding: 'utf8' }).trim();
+  t.equal(optimized(''), 'optimized', 'V8 optimizes a function asked to');
+  t.equal(optimized('--no-maglev --no-turbofan'), 'not optimized', 'not once its optimizing compilers are off');
+  t.throws(() => sys().setV8Flags(42 as unknown as string), TypeError);
 });
 
 t.test('unshare + sethostname change only this process', async (t) => {
