@@ -1,6 +1,8 @@
 // The syscall addon, built by node-gyp against the pinned Node's own headers
 // (the npm package ships include/node, so nothing downloads them). It uses
-// Node-API only, so the one build loads in the host's Node and the image's.
+// Node-API, and of V8's own API only V8::SetFlagsFromString, which node
+// exports and which has not changed in years, so the one build loads in the
+// host's Node and the image's.
 // For another arch it is cross-compiled with Debian's cross compiler for
 // that arch's triplet, in a copy of native/ of its own, and the result is
 // checked to be an ELF for that machine.
