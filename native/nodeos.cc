@@ -1,8 +1,8 @@
-// Thin shims for the syscalls Node.js lacks (and one V8 call: setV8Flags).
-// No policy lives here: each
-// function checks its arguments, makes one syscall and either returns or throws
-// an Error shaped like Node's own (code, errno, syscall, path). The only rule
-// enforced here is safety: reboot(2) and kill(-1, …) refuse unless we are PID 1.
+// Thin shims for the syscalls Node.js lacks, and one V8 call (setV8Flags).
+// No policy lives here: each function checks its arguments, makes one
+// syscall and either returns or throws an Error shaped like Node's own (code,
+// errno, syscall, path). The only rule enforced here is safety: reboot(2) and
+// kill(-1, …) refuse unless we are PID 1.
 #include <napi.h>
 
 #include <ctype.h>
