@@ -8,9 +8,8 @@
 // none, and PID 1 logs it (src/compile-cache.ts).
 // Its #! line (build/compile.mjs) gives node --optimize-for-size: see
 // src/compilers.ts. Nothing else is loaded here: node:v8 alone would bring
-// node:stream onto the path to ready. The bundle opens the addon again for
-// itself (the library is loaded once; a second dlopen only makes its
-// functions anew).
+// node:stream onto the path to ready. The bundle uses the addon loaded
+// here (src/sys.ts).
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { COMPILE_CACHE_DIR } from './compile-cache';

@@ -134,11 +134,14 @@ function loadAddon(): Sys {
   return module.exports;
 }
 
-let addon: Sys | undefined;
+// Once a process: /init (src/boot.ts) and PID 1's bundle are two bundles,
+// each with its own copy of this module, and /init loads the addon first.
+const LOADED = Symbol.for('nodeos.addon');
+const loaded = globalThis as { [LOADED]?: Sys };
 
 /** The real syscalls, loaded on first use. */
 export function sys(): Sys {
-  return (addon ??= loadAddon());
+  return (loaded[LOADED] ??= loadAddon());
 }
 
 /** process.execve (Node ≥ 22.15, so present in the image's Node): replaces this process, keeping its pid. */
