@@ -2,6 +2,7 @@
 import t from 'tap';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { bootNamespace, writeRootTree } from '../fixtures/namespace';
+import { OPTIMIZED_PROBE } from '../fixtures/optimized-probe';
 
 const BOOT_MS = 30_000;
 
@@ -22,8 +23,7 @@ t.test('one boot: mounts, hostname, reaping, exit codes, survival, then SIGTERM 
   t.notOk(await pid1.value("process.moduleLoadList.includes('NativeModule dns')"), 'node:dns waits for a name server');
   // PID 1 runs lean (src/boot.ts): its #! line's option, and no optimizing compilers, yet WebAssembly stays, so fetch works at its REPL.
   t.same(await pid1.value('process.execArgv'), ['--optimize-for-size'], "/init's #! option");
-  const optimized = `(require('v8').setFlagsFromString('--allow-natives-syntax'), (0, eval)('const f = (x) => x + 1; %PrepareFunctionForOptimization(f);'
-      + ' f(1); f(2); %OptimizeFunctionOnNextCall(f); f(3); (%GetOptimizationStatus(f) & 16) !== 0'))`;
+  const optimized = `(require('v8').setFlagsFromString('--allow-natives-syntax'), (0, eval)(${JSON.stringify(OPTIMIZED_PROBE)}))`;
   t.equal(await pid1.value(optimized), false, 'a function V8 is asked to optimize stays at the baseline compiler');
   const fetched = `new Promise((resolve, reject) => { const server = http.createServer((q, r) => r.end('fetched')).listen(0, '127.0.0.1', () =>
       fetch('http://127.0.0.1:' + server.address().port).then((r) => r.text()).then(resolve, reject).finally(() => server.close())); })`;
