@@ -1,11 +1,14 @@
 // Name resolution for the whole system: /etc/resolv.conf and /etc/hosts are
 // symlinks in the read-only system into NET_DIR, a tmpfs folder that PID 1
 // rewrites (atomically) and every user sees read-only. Node reads
-// resolv.conf once, when its resolver is made: PID 1 tells its own with
-// setServers, and requires node:dns only once there is something to tell.
+// resolv.conf once, when its resolver is made (node:dns or node:dns/promises
+// loading): a resolver PID 1 already has is told with setServers; none made
+// yet reads the new file when something loads it (the REPL's `dns`), so
+// PID 1 never loads node:dns for this (0.4 MB on the host, held for as long
+// as PID 1 runs).
 import { mkdirSync } from 'node:fs';
 import { writeAtomic } from '../atomic-write';
-import { dns } from '../builtins';
+import { dns, loadedBuiltins } from '../builtins';
 import { join } from 'node:path';
 
 /** Written by PID 1, shown read-only to every user. */
@@ -21,12 +24,16 @@ export function hostsFile(hostname: string): string {
   return `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t${hostname}\n`;
 }
 
+/** Whether this process has Node's resolver, made (resolv.conf read) when node:dns or node:dns/promises loaded. */
+export const nodeResolverMade = (): boolean => loadedBuiltins().some((name) => name === 'dns' || name === 'dns/promises');
+
 export class Resolver {
   private current = '';
-  /** PID 1's own resolver has been given servers (until then it has loopback, as resolv.conf had none). */
-  private told = false;
 
-  constructor(private readonly dir = NET_DIR) {
+  constructor(
+    private readonly dir = NET_DIR,
+    private readonly resolverMade = nodeResolverMade,
+  ) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
   }
 
@@ -40,10 +47,8 @@ export class Resolver {
     if (text === this.current) return false;
     this.current = text;
     writeAtomic(join(this.dir, 'resolv.conf'), text);
-    if (!servers.length && !this.told) return true; // nothing to tell: node:dns stays off the boot path
     // An empty list would leave Node's resolver on its stale servers; loopback answers nothing, quickly.
-    dns().setServers(servers.length ? [...servers] : ['127.0.0.1']);
-    this.told = true;
+    if (this.resolverMade()) dns().setServers(servers.length ? [...servers] : ['127.0.0.1']);
     return true;
   }
 }

@@ -68,7 +68,7 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, e
   t.same(net.ntp, [], 'which nodeos.ntp=off leaves unused');
   t.match(await pid1.value("fs.readFileSync('/etc/resolv.conf', 'utf8')"), /nameserver 10\.9\.1\.1\nsearch nodeos\.test\n/, 'resolv.conf');
   t.same(await pid1.value("dns.promises.lookup('registry.test')"), { address: '10.9.1.1', family: 4 }, 'getaddrinfo resolves through resolv.conf');
-  t.same(await pid1.value("dns.promises.resolve4('registry.test')"), ['10.9.1.1'], "and PID 1's own resolver was told (setServers)");
+  t.same(await pid1.value("dns.promises.resolve4('registry.test')"), ['10.9.1.1'], "and node's own resolver, made before the lease (the loopback check's listen), was told");
   t.match(readFileSync(`${dir}/leases`, 'utf8'), new RegExp(`${address.replace(/\./g, '\\.')} netns `), 'the server leased it to our hostname');
 
   // T1: renewed with the same server, same address.
@@ -92,6 +92,7 @@ t.test('DHCP from dnsmasq over a veth: lease, routes, names, renewal, carrier, e
   t.notOk(after.interfaces.find((i) => i.name === 'eth0')!.addresses.some((a) => a.startsWith('10.9.1.')), 'no address left');
   t.same(after.routes, [], 'no routes left');
   t.same(after.dns, [], 'no name servers left');
+  t.same(await pid1.value('dns.getServers()'), ['127.0.0.1'], "node's resolver, made before, was told: loopback, not the server that went");
   t.equal(await pid1.value('1 + 1'), 2, 'the REPL never waited for any of it');
 
   // The server is back: a new lease, which shutdown gives back before the address goes.
@@ -128,5 +129,7 @@ t.test('static configuration and off, from the command line', async (t) => {
     { ifname: 'eth1', destination: '10.9.2.0', prefixLength: 24, gateway: null },
   ]);
   t.match(await pid1.value("fs.readFileSync('/etc/resolv.conf', 'utf8')"), /^nameserver 10\.9\.2\.53$/m);
+  t.equal(await pid1.value("process.moduleLoadList.some((m) => /^NativeModule dns(\\/promises)?$/.test(m))"), false, 'PID 1 never loaded node:dns to tell it');
+  t.same(await pid1.value('dns.getServers()'), ['10.9.2.53'], "node's resolver, made now (the REPL's dns), read resolv.conf");
   t.notMatch(pid1.output, /selecting|DHCP server/, 'no DHCP anywhere');
 });
